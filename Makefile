@@ -1,0 +1,42 @@
+# One command to set up and explore, one to set up and test. Both create .venv idempotently.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: lab app test lint bench browser clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+## lab: set up and open JupyterLab on the explorer notebook
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/01_explore.ipynb
+
+## app: set up and serve the explorer as a standalone Voila page on 127.0.0.1:8866
+app: $(STAMP)
+	$(BIN)/voila notebooks/01_explore.ipynb --no-browser --Voila.ip=127.0.0.1 --port=8866 --VoilaExecutor.timeout=60
+
+## browser: make sure Debian's Chromium is installed (for the browser test)
+browser:
+	@test -x /usr/bin/chromium || { echo "installing Debian chromium"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	  || { echo "ERROR: could not install chromium; the browser test needs /usr/bin/chromium" >&2; exit 1; }; }
+
+## lint: ruff over the package, tests and benchmarks
+lint: $(STAMP)
+	$(BIN)/ruff check twitchbn tests benchmarks
+
+## test: set up and run every test (unit, property, cross-engine, notebooks under nbval, browser)
+test: $(STAMP) browser lint
+	$(BIN)/python -m pytest
+
+## bench: interactive latency and throughput, side by side with pyAgrum
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The shipped knowledge base (YAML files); see docs/knowledge-format.md."""

@@ -1,0 +1,62 @@
+"""Errors raised by twitchbn, all in the user's terms.
+
+Every error is a ``TwitchbnError`` (a ``ValueError``) whose message is one line that names the
+culprit and what would be valid. The offending values ride along as attributes so that callers
+(the CLI, the widgets, tests) never have to parse the message.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class TwitchbnError(ValueError):
+    """Base class of every error twitchbn raises on purpose."""
+
+
+class EvidenceError(TwitchbnError):
+    """Evidence names an unknown variable, an unknown state, or is malformed."""
+
+    def __init__(self, message: str, *, variable: str | None = None, state: str | None = None):
+        super().__init__(message)
+        self.variable = variable
+        self.state = state
+
+
+class ImpossibleEvidenceError(TwitchbnError):
+    """Evidence has probability zero under the model."""
+
+    def __init__(self, message: str, *, conflicting: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.conflicting = conflicting
+
+
+class KnowledgeBaseError(TwitchbnError):
+    """The knowledge base on disk is malformed or inconsistent.
+
+    ``faults`` holds every fault found (validation collects them all in one pass); the message
+    shows the first and counts the rest.
+    """
+
+    def __init__(self, faults: list[str], *, path: str | None = None):
+        self.faults = list(faults)
+        self.path = path
+        more = f" (and {len(faults) - 1} more fault(s))" if len(faults) > 1 else ""
+        super().__init__(f"{faults[0]}{more}" if faults else "broken knowledge base")
+
+
+def shorten(value: object, limit: int = 40) -> str:
+    """Echo a user's junk value shortened, never in full."""
+    text = str(value).replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def closest(name: str, valid: Iterable[str], n: int = 3) -> list[str]:
+    """Up to ``n`` valid ids closest to ``name`` (for 'did you mean' hints)."""
+    valid = list(valid)
+    hits = difflib.get_close_matches(str(name), valid, n=n, cutoff=0.5)
+    if len(hits) < n:
+        extra = [v for v in valid if str(name).lower() in v.lower() and v not in hits]
+        hits.extend(extra[: n - len(hits)])
+    return hits or valid[:n]

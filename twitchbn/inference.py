@@ -1,0 +1,183 @@
+"""Posteriors, the ranked differential and triage for a set of evidence.
+
+``load_model()`` compiles the knowledge base once; ``Model.query(evidence)`` returns a
+``QueryResult`` whose ``conditions`` frame is the ranked differential (by ``explains``) and whose
+``triage`` is the advice with its reasons. The CLI, the notebooks and the tests all call this.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from twitchbn import __version__
+from twitchbn.engine import CAUSING, Engine, Sweep, Variant
+from twitchbn.errors import EvidenceError, ImpossibleEvidenceError, closest, shorten
+from twitchbn.knowledge import Knowledge, load_knowledge
+from twitchbn.triage import TriageResult, assess
+
+Evidence = Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """The answer to one query: evidence, ranked conditions, triage, and the model's identity."""
+
+    evidence: dict[str, str]
+    conditions: pd.DataFrame
+    triage: TriageResult
+    model: dict[str, str]
+    exposures: dict[str, dict[str, float]] = field(default_factory=dict)
+    p_no_common_cause: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The contract's JSON document as plain Python (unrounded floats)."""
+        rows = [
+            {
+                "id": cid,
+                "label": str(row["label"]),
+                "category": str(row["category"]),
+                "prior": float(row["prior"]),
+                "probability": float(row["probability"]),
+                "explains": float(row["explains"]),
+            }
+            for cid, row in self.conditions.iterrows()
+        ]
+        return {
+            "evidence": dict(self.evidence),
+            "conditions": rows,
+            "triage": {"level": self.triage.level, "reasons": list(self.triage.reasons)},
+            "model": dict(self.model),
+        }
+
+    @property
+    def top(self) -> str:
+        """Id of the first-ranked condition."""
+        return str(self.conditions.index[0])
+
+
+class Model:
+    """A compiled knowledge base: validated numbers, the exact engine and (lazily) the network."""
+
+    def __init__(self, kb: Knowledge):
+        self.kb = kb
+        self.engine = Engine(kb)
+        self.variables: dict[str, tuple[str, ...]] = kb.variables
+        self._causes = {f"cause_{c.id}": ("no", "yes") for c in kb.conditions}
+        self._common = [i for i, c in enumerate(kb.conditions) if c.category in kb.triage.unexplained.get("common_categories", ())]
+        self.info = {"name": "twitchbn", "version": __version__, "knowledge_base_sha256": kb.sha256}
+        self._prior = self.engine.sweep({})
+
+    @cached_property
+    def network(self):
+        """The pgmpy ``DiscreteBayesianNetwork`` of the same distribution (built on first use)."""
+        from twitchbn.model import build_network
+
+        return build_network(self.kb, self.engine)
+
+    # -- evidence -------------------------------------------------------------------------------
+    def states(self, variable: str) -> tuple[str, ...]:
+        """States of a settable variable (vocabulary findings, conditions, cause nodes)."""
+        if variable in self.variables:
+            return self.variables[variable]
+        if variable in self._causes:
+            return self._causes[variable]
+        raise self._unknown_variable(variable)
+
+    def _unknown_variable(self, variable: object) -> EvidenceError:
+        hint = ", ".join(closest(str(variable), self.variables))
+        return EvidenceError(f"unknown variable '{shorten(variable)}'; closest valid ids: {hint}", variable=str(variable))
+
+    def check_evidence(self, evidence: Mapping[str, Any] | None) -> dict[str, str]:
+        """Validate evidence before any engine sees it; return it as {variable: state}.
+
+        Booleans are accepted for yes/no variables (YAML 1.1 turns bare yes/no into them).
+        """
+        if evidence is None:
+            return {}
+        if not isinstance(evidence, Mapping):
+            raise EvidenceError(f"evidence must be a mapping of variable id to state; got {type(evidence).__name__}")
+        out: dict[str, str] = {}
+        for variable, state in evidence.items():
+            if not isinstance(variable, str) or not (variable in self.variables or variable in self._causes):
+                raise self._unknown_variable(variable)
+            valid = self.states(variable)
+            if isinstance(state, bool) and valid in (("no", "yes"), ("absent", "present")):
+                state = valid[int(state)]
+            if not isinstance(state, str) or state not in valid:
+                raise EvidenceError(
+                    f"state '{shorten(state)}' of {variable} is not valid; valid states: {', '.join(valid)}",
+                    variable=variable, state=shorten(state),
+                )
+            out[variable] = state
+        return out
+
+    def _indices(self, evidence: Mapping[str, str]) -> dict[str, int]:
+        return {v: self.states(v).index(s) for v, s in evidence.items()}
+
+    # -- queries --------------------------------------------------------------------------------
+    def sweep(self, evidence: Mapping[str, str], variants: list[Variant] | None = None, marginals: bool = True) -> Sweep:
+        """Engine pass for already-checked evidence; refuses evidence of probability zero."""
+        result = self.engine.sweep(self._indices(evidence), variants, marginals)
+        if not np.isfinite(result.log_z[0]):
+            raise self._impossible(evidence)
+        return result
+
+    def _impossible(self, evidence: Mapping[str, str]) -> ImpossibleEvidenceError:
+        """Shrink the evidence to a minimal set that is still impossible and name it."""
+        kept = dict(evidence)
+        for variable in list(evidence):
+            trial = {v: s for v, s in kept.items() if v != variable}
+            if not np.isfinite(self.engine.sweep(self._indices(trial), marginals=False).log_z[0]):
+                kept = trial
+        items = ", ".join(f"{v}={s}" for v, s in kept.items())
+        return ImpossibleEvidenceError(
+            f"evidence is impossible under the model: {items} cannot all hold; remove or change one of them",
+            conflicting=tuple(kept),
+        )
+
+    def query(self, evidence: Mapping[str, Any] | None = None) -> QueryResult:
+        """Exact posteriors of every condition, the ranked differential and triage.
+
+        >>> model = load_model()
+        >>> result = model.query({"twitch_eyelid": "yes", "sleep_hours": "under_7"})
+        >>> result.top
+        'sleep_deprivation'
+        """
+        checked = self.check_evidence(evidence)
+        no_common = Variant(clamps=tuple((("k", i), 0) for i in self._common))
+        sweep = self.sweep(checked, [Variant(), no_common])
+        p_no_common = float(np.exp(min(0.0, sweep.log_z[1] - sweep.log_z[0])))
+        frame = self._frame(sweep.status[0])
+        exposures = {
+            x.id: {s: float(sweep.exposures[0, i, j]) for j, s in enumerate(x.states)} for i, x in enumerate(self.kb.exposures)
+        }
+        triage = assess(self.kb, checked, frame, p_no_common)
+        return QueryResult(checked, frame, triage, dict(self.info), exposures, p_no_common)
+
+    def _frame(self, status: np.ndarray) -> pd.DataFrame:
+        prior = self._prior.status[0]
+        kb = self.kb
+        frame = pd.DataFrame(
+            {
+                "label": [c.label for c in kb.conditions],
+                "category": [c.category for c in kb.conditions],
+                "prior": prior[:, 1:].sum(axis=1),
+                "probability": status[:, 1:].sum(axis=1),
+                "explains": status[:, CAUSING],
+                "prior_explains": prior[:, CAUSING],
+            },
+            index=pd.Index([c.id for c in kb.conditions], name="id"),
+        )
+        return frame.loc[sorted(frame.index, key=lambda cid: (-frame.at[cid, "explains"], cid))]
+
+
+def load_model(path: str | Path | None = None) -> Model:
+    """Load, validate and compile a knowledge base (default: the shipped ``data/``)."""
+    return Model(load_knowledge(path))
