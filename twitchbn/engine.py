@@ -244,13 +244,18 @@ class Engine:
 
         steps = [self._step_factors(k, span, acc_info, xprior, unary, act) for k in range(nc)]
 
-        # Forward pass: alphas[k] is the message entering step k (axes = its frontier).
+        # Forward pass: alphas[k] is the message entering step k (axes = its frontier). A step
+        # whose factors touch no frontier variable only rescales the message.
         alphas = []
         alpha = np.ones((B,))
         log_scale = np.zeros(B)
         for k in range(nc):
             alphas.append(alpha)
             factors, out_vars, info = steps[k]
+            if info["isolated"]:
+                with np.errstate(divide="ignore"):
+                    log_scale = log_scale + np.log(_total(factors[0][0], B))
+                continue
             alpha, log_scale = _rescale(_contract([(alpha, info["in"])] + factors, out_vars), log_scale)
         with np.errstate(divide="ignore"):
             log_z = np.log(alpha.reshape(B)) + log_scale + log_const
@@ -263,11 +268,16 @@ class Engine:
         beta = np.ones((B,))
         for k in reversed(range(nc)):
             factors, out_vars, info = steps[k]
-            around = [(alphas[k], info["in"])] + factors + [(beta, out_vars)]
-            status[:, self.order[k], :] = _normalise(_contract(around, info["status"]))
+            local = info["status"] + "".join(info["entering_x"].values())
+            if info["isolated"]:
+                joint = np.broadcast_to(factors[0][0], (B,) + factors[0][0].shape[1:])
+                joint = np.einsum(f"...{factors[0][1]}->...{local}", joint)
+            else:
+                joint = _contract([(alphas[k], info["in"])] + factors + [(beta, out_vars)], local)
+                beta, _ = _rescale(_contract(factors + [(beta, out_vars)], info["in"]), np.zeros(B))
+            status[:, self.order[k], :] = _normalise(np.einsum(f"...{local}->...{info['status']}", joint))
             for x, letter in info["entering_x"].items():
-                xmarg[:, x, : self.exposure_card[x]] = _normalise(_contract(around, letter))
-            beta, _ = _rescale(_contract(factors + [(beta, out_vars)], info["in"]), np.zeros(B))
+                xmarg[:, x, : self.exposure_card[x]] = _normalise(np.einsum(f"...{local}->...{letter}", joint))
         for x in range(len(self.exposure_ids)):
             if x not in self._children:
                 xmarg[:, x, : self.exposure_card[x]] = _normalise(xprior[x])
@@ -306,8 +316,8 @@ class Engine:
         a = act[:, c].reshape((-1,) + (1,) * (cpt.ndim - 1))
         prior3 = np.stack([1.0 - cpt, cpt * (1.0 - a), cpt * a], axis=-1)
         pa_letters = "".join(table[("x", x)] for x in self.condition_parents[c])
-        factors.append((prior3, pa_letters + s_letter))
-        factors.append((unary[:, c, :], s_letter))
+        u = unary[:, c, :].reshape((unary.shape[0],) + (1,) * (prior3.ndim - 2) + (3,))
+        factors.insert(0, (prior3 * u, pa_letters + s_letter))
         out_table = {}
         for v in after:
             if v[0] == "a" and c in self.finding_parents[v[1]]:
@@ -339,8 +349,47 @@ class Engine:
             else:
                 factors.append((trans, table[v] + s_letter + out_table[v]))
         out_vars = "".join(out_table[v] for v in after)
-        info = {"status": s_letter, "entering_x": entering_x, "in": "".join(table[v] for v in before)}
+        in_vars = "".join(table[v] for v in before)
+        keep = set(in_vars) | set(out_vars) | {s_letter} | set(entering_x.values())
+        factors = _merge_small(factors, keep)
+        isolated = len(factors) == 1 and not (set(factors[0][1]) & (set(in_vars) | set(out_vars)))
+        info = {"status": s_letter, "entering_x": entering_x, "in": in_vars, "isolated": isolated}
         return factors, out_vars, info
+
+
+_MERGE_LIMIT = 64  # entries per batch row up to which a step's small factors are pre-multiplied
+
+
+def _merge_small(factors: list[tuple[np.ndarray, str]], keep: set[str]) -> list[tuple[np.ndarray, str]]:
+    """Pre-multiply a step's factors into one while it stays small (used by three passes).
+
+    Letters needed by no other factor and not in ``keep`` (an entering accumulator's initial
+    state) are summed out on the way.
+    """
+    merged, letters = factors[0]
+    rest = list(factors[1:])
+    while rest:
+        sizes = [_joint_size(merged, letters, arr, lt) for arr, lt in rest]
+        i = min(range(len(rest)), key=sizes.__getitem__)
+        if sizes[i] > _MERGE_LIMIT:
+            break
+        arr, lt = rest.pop(i)
+        needed = keep.union(*(set(x) for _, x in rest))
+        out = "".join(ch for ch in dict.fromkeys(letters + lt) if ch in needed)
+        merged = np.einsum(f"...{letters},...{lt}->...{out}", merged, arr)
+        letters = out
+    return [(merged, letters), *rest]
+
+
+def _joint_size(a: np.ndarray, la: str, b: np.ndarray, lb: str) -> int:
+    dims = dict(zip(la, a.shape[1:], strict=True))
+    dims.update(zip(lb, b.shape[1:], strict=True))
+    return int(np.prod(list(dims.values()))) if dims else 1
+
+
+def _total(arr: np.ndarray, B: int) -> np.ndarray:
+    """Sum over every axis but the batch axis, broadcast to B rows."""
+    return np.broadcast_to(arr.reshape(arr.shape[0], -1).sum(axis=1), (B,))
 
 
 def _pick(arr: np.ndarray, rows: slice | int, pb: int) -> np.ndarray | float:
@@ -355,12 +404,20 @@ def _dist(value: float | tuple[float, ...], n: int) -> list[float]:
 
 
 def _contract(operands: list[tuple[np.ndarray, str]], out: str) -> np.ndarray:
-    """einsum over (array, letters) operands; every array has a leading batch axis."""
-    subs = ",".join("..." + letters for _, letters in operands)
-    arrays = [arr for arr, _ in operands]
-    big = sum(arr.size for arr in arrays) > 20000 or len(arrays) > 6
-    result = np.einsum(f"{subs}->...{out}", *arrays, optimize="greedy" if big else False)
-    return result
+    """Contract (array, letters) operands to ``out``; every array has a leading batch axis.
+
+    Pairwise, starting from the largest operand (the frontier message) and summing a letter out
+    as soon as no later operand needs it: no path search, intermediates stay clique-sized.
+    """
+    start = max(range(len(operands)), key=lambda i: operands[i][0].size)
+    rest = operands[:start] + operands[start + 1 :]
+    result, have = operands[start]
+    for i, (arr, letters) in enumerate(rest):
+        needed = set(out).union(*(set(lt) for _, lt in rest[i + 1 :]))
+        keep = "".join(ch for ch in dict.fromkeys(have + letters) if ch in needed)
+        result = np.einsum(f"...{have},...{letters}->...{keep}", result, arr)
+        have = keep
+    return np.einsum(f"...{have}->...{out}", result) if have != out else result
 
 
 def _rescale(arr: np.ndarray, log_scale: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

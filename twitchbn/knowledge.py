@@ -36,6 +36,7 @@ from twitchbn.errors import KnowledgeBaseError
 FILES = ("vocabulary.yaml", "exposures.yaml", "conditions.yaml", "findings.yaml", "triage.yaml")
 SEED_FILES = ("000_0b4f9497a7fa5b7f.txt", "003_d14b87ccbcc0eca4.txt")
 CONVENTION = "clinical convention"
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader when libyaml is present
 TOLERANCE = 1e-9
 LEVELS = ("self_care", "see_doctor", "urgent")
 CONDITION_STATES = ("absent", "present")
@@ -187,7 +188,7 @@ def _read_yaml(path: Path, faults: _Faults) -> Any:
         faults.add(path.name, "file is missing")
         return None
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" line {mark.line + 1}" if mark is not None else ""
@@ -243,13 +244,17 @@ def _number(raw: Any, where: str, faults: _Faults, states: tuple[str, ...] | Non
     rng = raw.get("range")
     parsed_range = None
     if rng is not None:
-        if not (isinstance(rng, list) and len(rng) == 2 and all(_is_prob(r) for r in rng) and rng[0] <= rng[1]):
+        if "p" not in raw:
+            faults.add(where, f"range applies to a single probability p, not to a dist; got range {rng!r}")
+            ok = False
+        elif not (isinstance(rng, list) and len(rng) == 2 and all(_is_prob(r) for r in rng) and rng[0] <= rng[1]):
             faults.add(where, f"range must be [low, high] with 0 <= low <= high <= 1; got {rng!r}")
             ok = False
         else:
             parsed_range = (float(rng[0]), float(rng[1]))
-            if isinstance(value, float) and not parsed_range[0] <= value <= parsed_range[1]:
-                faults.add(where, f"p must lie in its range {rng}; got {value!r}")
+            point = raw.get("p")
+            if _is_prob(point) and not parsed_range[0] <= point <= parsed_range[1]:
+                faults.add(where, f"p must lie in its range {rng}; got {point!r}")
                 ok = False
     if not ok or value is None:
         return None
