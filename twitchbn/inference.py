@@ -20,7 +20,7 @@ from twitchbn import __version__
 from twitchbn.engine import CAUSING, Engine, Sweep, Variant
 from twitchbn.errors import EvidenceError, ImpossibleEvidenceError, closest, shorten
 from twitchbn.knowledge import Knowledge, load_knowledge
-from twitchbn.triage import TriageResult, assess
+from twitchbn.triage import TriageResult, assess, everyday_ids
 
 Evidence = Mapping[str, str]
 
@@ -34,7 +34,7 @@ class QueryResult:
     triage: TriageResult
     model: dict[str, str]
     exposures: dict[str, dict[str, float]] = field(default_factory=dict)
-    p_no_common_cause: float = 0.0
+    p_no_everyday_cause: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """The contract's JSON document as plain Python (unrounded floats)."""
@@ -70,7 +70,8 @@ class Model:
         self.engine = Engine(kb)
         self.variables: dict[str, tuple[str, ...]] = kb.variables
         self._causes = {f"cause_{c.id}": ("no", "yes") for c in kb.conditions}
-        self._common = [i for i, c in enumerate(kb.conditions) if c.category in kb.triage.unexplained.get("common_categories", ())]
+        everyday = set(everyday_ids(kb))
+        self.everyday = tuple(i for i, c in enumerate(kb.conditions) if c.id in everyday)
         self.info = {"name": "twitchbn", "version": __version__, "knowledge_base_sha256": kb.sha256}
         self._prior = self.engine.sweep({})
 
@@ -151,15 +152,23 @@ class Model:
         'sleep_deprivation'
         """
         checked = self.check_evidence(evidence)
-        no_common = Variant(clamps=tuple((("k", i), 0) for i in self._common))
-        sweep = self.sweep(checked, [Variant(), no_common])
-        p_no_common = float(np.exp(min(0.0, sweep.log_z[1] - sweep.log_z[0])))
-        frame = self._frame(sweep.status[0])
+        sweep = self.sweep(checked, [Variant(), self.no_everyday_variant()])
+        return self.result(checked, sweep, 0, float(sweep.log_z[1] - sweep.log_z[0]))
+
+    def no_everyday_variant(self, base: Variant | None = None) -> Variant:
+        """``base`` plus "no everyday cause is causing the twitching" (for triage)."""
+        base = base or Variant()
+        return Variant(base.clamps + tuple((("k", i), 0) for i in self.everyday), base.at_most)
+
+    def result(self, checked: dict[str, str], sweep: Sweep, row: int, log_no_everyday: float) -> QueryResult:
+        """Assemble a ``QueryResult`` from row ``row`` of a sweep and log P(no everyday cause | e)."""
+        p_no_everyday = float(np.exp(min(0.0, log_no_everyday)))
+        frame = self._frame(sweep.status[row])
         exposures = {
-            x.id: {s: float(sweep.exposures[0, i, j]) for j, s in enumerate(x.states)} for i, x in enumerate(self.kb.exposures)
+            x.id: {s: float(sweep.exposures[row, i, j]) for j, s in enumerate(x.states)} for i, x in enumerate(self.kb.exposures)
         }
-        triage = assess(self.kb, checked, frame, p_no_common)
-        return QueryResult(checked, frame, triage, dict(self.info), exposures, p_no_common)
+        triage = assess(self.kb, checked, frame, p_no_everyday)
+        return QueryResult(checked, frame, triage, dict(self.info), exposures, p_no_everyday)
 
     def _frame(self, status: np.ndarray) -> pd.DataFrame:
         prior = self._prior.status[0]

@@ -123,6 +123,8 @@ class Triage:
     likely: dict[str, Any]
     unexplained: dict[str, Any]
     persistent: dict[str, Any]
+    everyday_categories: tuple[str, ...] = ()
+    everyday_conditions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -462,4 +464,14 @@ def _load_triage(raw: Any, states: dict, faults: _Faults) -> Triage:
     persistent = blocks["persistent"]
     if persistent and persistent.get("state") not in states.get(str(persistent.get("finding")), ()):
         faults.add("triage.yaml persistent", f"finding/state '{persistent.get('finding')}={persistent.get('state')}' is not a valid finding state")
-    return Triage(tuple(floors), blocks["likely"], blocks["unexplained"], persistent)
+    everyday = raw.get("everyday_causes") or {}
+    categories = tuple(map(str, everyday.get("categories") or ()))
+    conditions = tuple(map(str, everyday.get("conditions") or ()))
+    for cid in conditions:
+        if cid not in states or states[cid] != CONDITION_STATES:
+            faults.add("triage.yaml everyday_causes", f"'{cid}' is not a condition of conditions.yaml")
+    for block_name, block in (("likely", blocks["likely"]),):
+        for cid in block.get("conditions") or ():
+            if cid not in states or states[cid] != CONDITION_STATES:
+                faults.add(f"triage.yaml {block_name}", f"'{cid}' is not a condition of conditions.yaml")
+    return Triage(tuple(floors), blocks["likely"], blocks["unexplained"], persistent, categories, conditions)

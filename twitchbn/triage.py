@@ -6,10 +6,11 @@ Rules come from ``data/triage.yaml``:
 * **likely**: a condition of the listed categories (or ids) with posterior probability at or
   above the threshold raises the level;
 * **unexplained**: twitching is reported (a twitch location is "yes") and the network gives
-  P(no common cause is causing it | evidence) at or above the threshold ("the common causes
-  cannot easily explain it");
-* **persistent**: the problem has lasted the given duration (weeks) and P(a common cause is
-  causing it | evidence) is below the threshold ("weeks without a convincing benign cause").
+  P(no everyday cause is causing it | evidence) at or above the threshold ("the common causes
+  cannot easily explain it"); the everyday causes are listed in ``everyday_causes``;
+* **persistent**: the problem has lasted the given duration (weeks) and no single everyday cause
+  explains it with at least the threshold probability ("weeks without a convincing benign
+  cause": an everyday cause is convincing when the evidence makes it, by itself, likely).
 
 The level is the highest any rule asks for, so adding a red flag never lowers it.
 """
@@ -40,6 +41,12 @@ class TriageResult:
         return f"{self.level}: " + " ".join(self.reasons)
 
 
+def everyday_ids(kb: Knowledge) -> list[str]:
+    """Ids of the everyday causes (``everyday_causes`` in triage.yaml)."""
+    rules = kb.triage
+    return [c.id for c in kb.conditions if c.category in rules.everyday_categories or c.id in rules.everyday_conditions]
+
+
 def _rank(level: str) -> int:
     return LEVELS.index(level)
 
@@ -49,8 +56,8 @@ def twitching_reported(kb: Knowledge, evidence: Mapping[str, str]) -> bool:
     return any(f.group == "where" and evidence.get(f.id) == "yes" for f in kb.findings)
 
 
-def assess(kb: Knowledge, evidence: Mapping[str, str], conditions: pd.DataFrame, p_no_common_cause: float) -> TriageResult:
-    """Triage for checked ``evidence`` given the posterior frame and P(no common cause)."""
+def assess(kb: Knowledge, evidence: Mapping[str, str], conditions: pd.DataFrame, p_no_everyday: float) -> TriageResult:
+    """Triage for checked ``evidence`` given the posterior frame and P(no everyday cause is causing)."""
     rules = kb.triage
     found: list[tuple[str, str]] = []  # (level, reason)
     for floor in rules.floors:
@@ -70,15 +77,19 @@ def assess(kb: Knowledge, evidence: Mapping[str, str], conditions: pd.DataFrame,
 
     reported = twitching_reported(kb, evidence)
     unexplained = rules.unexplained
-    if unexplained and reported and p_no_common_cause >= unexplained["threshold"]:
+    if unexplained and reported and p_no_everyday >= unexplained["threshold"]:
         found.append(
             (unexplained.get("level", "see_doctor"),
-             f"The common causes cannot easily explain this twitching (probability {p_no_common_cause:.2f} that none of them "
+             f"The everyday causes cannot easily explain this twitching (probability {p_no_everyday:.2f} that none of them "
              "is causing it): a doctor should look for an underlying condition.")
         )
     persistent = rules.persistent
-    if persistent and evidence.get(persistent["finding"]) == persistent["state"] and 1.0 - p_no_common_cause < persistent["threshold"]:
-        found.append((persistent.get("level", "see_doctor"), f"{persistent['reason']} (probability {1.0 - p_no_common_cause:.2f} that a common cause explains it)."))
+    if persistent and evidence.get(persistent["finding"]) == persistent["state"]:
+        everyday = conditions[conditions.index.isin(everyday_ids(kb))]
+        best = everyday["explains"].max() if len(everyday) else 0.0
+        if best < persistent["threshold"]:
+            found.append((persistent.get("level", "see_doctor"),
+                          f"{persistent['reason']} (the likeliest everyday cause explains it with probability {best:.2f})."))
 
     if not found:
         return TriageResult("self_care", (SELF_CARE_REASON,))
