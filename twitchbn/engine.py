@@ -23,6 +23,7 @@ distribution as a pgmpy network, and the tests check both against each other and
 
 from __future__ import annotations
 
+import math
 import string
 from dataclasses import dataclass
 
@@ -357,7 +358,7 @@ class Engine:
         return factors, out_vars, info
 
 
-_MERGE_LIMIT = 64  # entries per batch row up to which a step's small factors are pre-multiplied
+_MERGE_LIMIT = 1  # entries per batch row up to which a step's small factors are pre-multiplied
 
 
 def _merge_small(factors: list[tuple[np.ndarray, str]], keep: set[str]) -> list[tuple[np.ndarray, str]]:
@@ -384,7 +385,7 @@ def _merge_small(factors: list[tuple[np.ndarray, str]], keep: set[str]) -> list[
 def _joint_size(a: np.ndarray, la: str, b: np.ndarray, lb: str) -> int:
     dims = dict(zip(la, a.shape[1:], strict=True))
     dims.update(zip(lb, b.shape[1:], strict=True))
-    return int(np.prod(list(dims.values()))) if dims else 1
+    return math.prod(dims.values())
 
 
 def _total(arr: np.ndarray, B: int) -> np.ndarray:
@@ -412,8 +413,11 @@ def _contract(operands: list[tuple[np.ndarray, str]], out: str) -> np.ndarray:
     start = max(range(len(operands)), key=lambda i: operands[i][0].size)
     rest = operands[:start] + operands[start + 1 :]
     result, have = operands[start]
+    later = [set(out)]  # later[j]: letters needed once rest[:len(rest)-j] are folded in
+    for _, lt in reversed(rest[1:]):
+        later.append(later[-1].union(lt))
     for i, (arr, letters) in enumerate(rest):
-        needed = set(out).union(*(set(lt) for _, lt in rest[i + 1 :]))
+        needed = later[len(rest) - 1 - i]
         keep = "".join(ch for ch in dict.fromkeys(have + letters) if ch in needed)
         result = np.einsum(f"...{have},...{letters}->...{keep}", result, arr)
         have = keep
