@@ -33,15 +33,15 @@ def read_evidence(pairs: Sequence[str], file: str | None) -> dict[str, Any]:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise EvidenceError(f"evidence file '{shorten(file)}' does not exist") from None
+            raise EvidenceError(f"evidence file '{shorten(file, keep_end=True)}' does not exist") from None
         except (OSError, UnicodeDecodeError) as exc:
-            raise EvidenceError(f"evidence file '{shorten(file)}' cannot be read ({exc.__class__.__name__})") from None
+            raise EvidenceError(f"evidence file '{shorten(file, keep_end=True)}' cannot be read ({exc.__class__.__name__})") from None
         except json.JSONDecodeError as exc:
-            raise EvidenceError(f"evidence file '{shorten(file)}' must be a JSON object of variable to state; line {exc.lineno}: {exc.msg}") from None
+            raise EvidenceError(f"evidence file '{shorten(file, keep_end=True)}' must be a JSON object of variable to state; line {exc.lineno}: {exc.msg}") from None
         if isinstance(data, dict) and isinstance(data.get("evidence"), dict) and "conditions" in data:
             data = data["evidence"]  # a saved result document
         if not isinstance(data, dict):
-            raise EvidenceError(f"evidence file '{shorten(file)}' must hold a JSON object of variable to state; got {type(data).__name__}")
+            raise EvidenceError(f"evidence file '{shorten(file, keep_end=True)}' must hold a JSON object of variable to state; got {type(data).__name__}")
         evidence.update(data)
     for pair in pairs:
         variable, sep, state = pair.partition("=")
@@ -119,6 +119,122 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- differential reasoning: why, next, mpe, whatif, compare (twitchbn.reasoning) ---------------
+def _emit(args: argparse.Namespace, document: dict[str, Any], text: str) -> int:
+    print(json.dumps(document, indent=2) if args.json else f"{text}\n\n{DISCLAIMER}")
+    return 0
+
+
+def cmd_why(args: argparse.Namespace) -> int:
+    from twitchbn.reasoning import _report, why
+
+    model = _model(args)
+    evidence = model.check_evidence(read_evidence(args.evidence, args.evidence_file))
+    frame = why(model, evidence, condition=args.condition, top=args.top)
+    return _emit(args, _report.why_document(model, evidence, frame), _report.why_table(evidence, frame))
+
+
+def cmd_next(args: argparse.Namespace) -> int:
+    from twitchbn.reasoning import _report, next_questions
+
+    model = _model(args)
+    evidence = model.check_evidence(read_evidence(args.evidence, args.evidence_file))
+    frame = next_questions(model, evidence, serious=args.serious)
+    return _emit(args, _report.next_document(model, evidence, frame), _report.next_table(evidence, frame, args.top))
+
+
+def cmd_mpe(args: argparse.Namespace) -> int:
+    from twitchbn.reasoning import _report, most_probable_explanation
+
+    model = _model(args)
+    evidence = model.check_evidence(read_evidence(args.evidence, args.evidence_file))
+    mpe = most_probable_explanation(model, evidence, alternatives=args.alternatives)
+    return _emit(args, _report.mpe_document(model, evidence, mpe), _report.mpe_table(evidence, mpe))
+
+
+def cmd_whatif(args: argparse.Namespace) -> int:
+    from twitchbn.reasoning import _report, what_if
+
+    model = _model(args)
+    change = what_if(model, read_evidence(args.evidence, args.evidence_file), read_evidence(args.set, None), intervene=not args.see)
+    return _emit(args, _report.whatif_document(change), _report.whatif_table(change))
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from twitchbn.reasoning import _report, compare_results
+
+    model = _model(args)
+    a = model.query(read_evidence(args.evidence, args.evidence_file))
+    b = model.query(read_evidence([], args.against))
+    frame = compare_results(a, b)
+    return _emit(args, _report.compare_document(a, b, frame), _report.compare_table(a, b, frame, args.top))
+
+
+def _count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1; got '{shorten(text)}'")
+    return int(text)
+
+
+def _add_reasoning_commands(sub: argparse._SubParsersAction) -> None:
+    w = sub.add_parser("why", help="weight of evidence (bits) of each evidence item for the leading conditions")
+    add_evidence_options(w)
+    w.add_argument("--condition", metavar="ID", help="explain this condition only (default: the --top leading ones)")
+    w.add_argument("--top", type=_count, default=3, metavar="N", help="how many leading conditions (default 3)")
+    w.set_defaults(func=cmd_why)
+
+    n = sub.add_parser("next", help="rank the unanswered questions by expected information gain")
+    add_evidence_options(n)
+    n.add_argument("--serious", action="store_true", help="weight uncertainty about diseases and deficiencies more")
+    n.add_argument("--top", type=_count, default=10, metavar="N", help="rows in the table (default 10; --json lists all)")
+    n.set_defaults(func=cmd_next)
+
+    m = sub.add_parser("mpe", help="the jointly most probable set of conditions, beside the marginal ranking")
+    add_evidence_options(m)
+    m.add_argument("--alternatives", type=int, default=2, metavar="N", help="runner-up explanations to list (default 2)")
+    m.set_defaults(func=cmd_mpe)
+
+    f = sub.add_parser("whatif", help="differential and triage if an exposure changed or a condition were treated")
+    add_evidence_options(f)
+    f.add_argument("--set", action="append", required=True, metavar="VAR=STATE",
+                   help="an exposure or condition and its new state, e.g. caffeine_intake=none (repeatable)")
+    f.add_argument("--see", action="store_true", help="condition on a changed condition instead of intervening (do) on it")
+    f.set_defaults(func=cmd_whatif)
+
+    c = sub.add_parser("compare", help="two scenarios side by side, biggest changes first")
+    add_evidence_options(c)
+    c.add_argument("--against", required=True, metavar="FILE.json", help="the second scenario's evidence file")
+    c.add_argument("--top", type=_count, default=10, metavar="N", help="rows in the table (default 10; --json lists all)")
+    c.set_defaults(func=cmd_compare)
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    """Query every row of a cases CSV; bad rows are skipped (and listed) or refused (exit 2)."""
+    from twitchbn import batch
+
+    model = _model(args)
+    cases = batch.read_cases(args.cases, [*model.variables, *(f"cause_{c.id}" for c in model.kb.conditions)])
+    show = sys.stderr.isatty() and len(cases.rows) > batch.PROGRESS_MIN_ROWS
+    result = batch.run_batch(model, cases, top=args.top, on_error=args.on_error, progress=batch.TerminalProgress() if show else None)
+    for bad in result.bad:
+        print(f"twitchbn: skipped {bad}", file=sys.stderr)
+    batch.write_results(result, args.output if args.output else sys.stdout)
+    if args.output:
+        print(f"twitchbn: {len(result.results)} case(s) written to {args.output}; {len(result.bad)} bad row(s) skipped", file=sys.stderr)
+    return 0
+
+
+def _add_batch_command(sub: argparse._SubParsersAction) -> None:
+    b = sub.add_parser("batch", help="query every case of a CSV (columns = variable ids, empty = unknown)")
+    b.add_argument("cases", metavar="CASES.csv", help="one case per row; optional 'id' column")
+    b.add_argument("-o", "--output", metavar="FILE", help="results CSV (default: stdout)")
+    b.add_argument("--top", type=_count, default=3, metavar="N", help="ranked conditions per case (default 3)")
+    b.add_argument("--on-error", choices=["skip", "refuse"], default="skip",
+                   help="skip bad rows and list their lines on stderr (default), or refuse the file (exit 2)")
+    b.add_argument("--kb", metavar="DIR", help="knowledge base directory (default: the shipped data/)")
+    b.set_defaults(func=cmd_batch)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="twitchbn", description=f"Explore the causes of muscle twitching with a Bayesian network. {DISCLAIMER}")
     parser.add_argument("--version", action="version", version=f"twitchbn {_version()}")
@@ -137,6 +253,9 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("-o", "--output", metavar="FILE", help="output file (default: stdout)")
     x.add_argument("--kb", metavar="DIR", help="knowledge base directory (default: the shipped data/)")
     x.set_defaults(func=cmd_export)
+
+    _add_reasoning_commands(sub)
+    _add_batch_command(sub)
     return parser
 
 

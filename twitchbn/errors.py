@@ -46,10 +46,12 @@ class KnowledgeBaseError(TwitchbnError):
         super().__init__(f"{faults[0]}{more}" if faults else "broken knowledge base")
 
 
-def shorten(value: object, limit: int = 40) -> str:
-    """Echo a user's junk value shortened, never in full."""
+def shorten(value: object, limit: int = 40, keep_end: bool = False) -> str:
+    """Echo a user's junk value shortened, never in full (``keep_end`` for file paths)."""
     text = str(value).replace("\n", " ")
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    if len(text) <= limit:
+        return text
+    return "…" + text[-(limit - 1) :] if keep_end else text[: limit - 1] + "…"
 
 
 def closest(name: str, valid: Iterable[str], n: int = 3) -> list[str]:

@@ -173,13 +173,15 @@ class Model:
     def _frame(self, status: np.ndarray) -> pd.DataFrame:
         prior = self._prior.status[0]
         kb = self.kb
+        # 1 - P(absent) is exactly 0 or 1 for a condition given as evidence; clip rounding.
+        probability = np.clip(1.0 - status[:, 0], 0.0, 1.0)
         frame = pd.DataFrame(
             {
                 "label": [c.label for c in kb.conditions],
                 "category": [c.category for c in kb.conditions],
-                "prior": prior[:, 1:].sum(axis=1),
-                "probability": status[:, 1:].sum(axis=1),
-                "explains": status[:, CAUSING],
+                "prior": np.clip(1.0 - prior[:, 0], 0.0, 1.0),
+                "probability": probability,
+                "explains": np.minimum(status[:, CAUSING], probability),
                 "prior_explains": prior[:, CAUSING],
             },
             index=pd.Index([c.id for c in kb.conditions], name="id"),

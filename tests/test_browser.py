@@ -1,0 +1,186 @@
+"""The explorer served by Voila on 127.0.0.1, driven in Debian's headless Chromium via Playwright.
+
+Findings are set through the page's own dropdowns (``.finding-<id> select``, option text = the
+state with underscores as spaces); the ranked list and the triage banner must show what the
+Python API and the CLI give for the same evidence. A missing browser fails the run (``make
+browser`` installs it); it is never skipped. Screenshots go to ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import twitchbn
+from twitchbn.ui.render import LEVELS, evidence_key, state_label
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOK = REPO / "notebooks" / "01_explore.ipynb"
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+CASES = [
+    {"twitch_eyelid": "yes", "sleep_hours": "under_7", "caffeine_intake": "high"},
+    {"twitch_calf": "yes", "back_injury": "yes", "numbness_tingling": "yes"},
+    {"twitch_arm": "yes", "muscle_weakness": "yes", "breathing_difficulty": "yes"},
+]
+TIMEOUT_MS = 30_000
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def isolated_env(root: Path) -> dict[str, str]:
+    """The environment with every per-user directory pointed into ``root``."""
+    env = dict(os.environ)
+    for name in ("HOME", "JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR", "MPLCONFIGDIR",
+                 "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_RUNTIME_DIR", "XDG_STATE_HOME"):
+        path = root / name.lower()
+        path.mkdir(mode=0o700)
+        env[name] = str(path)
+    return env
+
+
+@pytest.fixture(scope="module")
+def voila_url(tmp_path_factory) -> Iterator[str]:
+    """Voila serving the explorer notebook on a free local port, in its own process group."""
+    root = tmp_path_factory.mktemp("voila")
+    port = free_port()
+    log = (root / "voila.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "voila", str(NOTEBOOK), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
+         "--VoilaExecutor.timeout=60"],
+        cwd=REPO, env=isolated_env(root), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"voila exited with status {proc.returncode}:\n{(root / 'voila.log').read_text()[-2000:]}", pytrace=False)
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail("voila did not open its port within 60 s", pytrace=False)
+                time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium under Playwright; its absence fails the run loudly."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: the browser test needs Debian's chromium (run `make browser`)", pytrace=False)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, voila_url):
+    """A fresh explorer page, ready once the differential has rendered."""
+    context = browser.new_context(viewport={"width": 1366, "height": 900})
+    context.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/])"), lambda route: route.abort())
+    page = context.new_page()
+    page.goto(voila_url, timeout=120_000)
+    page.locator(".differential-row").first.wait_for(timeout=120_000)
+    yield page
+    context.close()
+
+
+def set_finding(page, variable: str, state: str) -> None:
+    """Choose a state in the page's dropdown for ``variable``."""
+    page.locator(f".finding-{variable} select").select_option(label=state_label(state))
+
+
+def screenshot(page, name: str) -> Path:
+    """A full-page screenshot in test-artifacts/ (the Voila page scrolls inside its own container)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    height = page.evaluate(
+        "(() => { let h = 0; for (let e = document.querySelector('.twitchbn'); e; e = e.parentElement) h = Math.max(h, e.scrollHeight);"
+        " return h; })()"
+    )
+    page.set_viewport_size({"width": 1366, "height": min(int(height) + 40, 8000)})
+    path = ARTIFACTS / name
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size({"width": 1366, "height": 900})
+    return path
+
+
+def cli_json(evidence: dict[str, str]) -> dict:
+    args = [a for var, state in evidence.items() for a in ("-e", f"{var}={state}")]
+    out = subprocess.run([sys.executable, "-m", "twitchbn.cli", "query", *args, "--json"], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def test_explorer_page_shows_the_ranking_and_triage_the_python_api_gives(page):
+    from playwright.sync_api import expect
+
+    expect(page.get_by_text("an educational and exploratory aid, not a diagnosis")).to_be_visible()
+    for n, evidence in enumerate(CASES, start=1):
+        model = twitchbn.load_model()
+        expected = model.query(evidence)
+        cli = cli_json(evidence)
+        assert (cli["conditions"][0]["id"], cli["triage"]["level"]) == (expected.top, expected.triage.level)
+        for variable, state in evidence.items():
+            set_finding(page, variable, state)
+        summary = page.locator(".differential-summary")
+        expect(summary).to_have_attribute("data-evidence", evidence_key(evidence), timeout=TIMEOUT_MS)
+        expect(summary).to_have_attribute("data-top", expected.top)
+        expect(page.locator(".triage-banner")).to_have_attribute("data-level", expected.triage.level)
+        expect(page.locator(".top-condition")).to_have_text(expected.conditions.iloc[0]["label"])
+        shown = page.locator(".differential-row").evaluate_all("rows => rows.map(r => r.dataset.condition)")
+        assert shown == list(expected.conditions.index[:10])
+        banner = page.locator(".triage-banner")
+        expect(banner).to_contain_text(f"Triage: {LEVELS[expected.triage.level][0]}")
+        for reason in expected.triage.reasons:
+            expect(banner).to_contain_text(reason)
+        assert page.locator(".ui-message").inner_text().strip() == ""
+        screenshot(page, f"explorer-case-{n}.png")
+        page.get_by_role("button", name="Reset").click()
+        expect(summary).to_have_attribute("data-evidence", "", timeout=TIMEOUT_MS)
+        expect(summary).to_have_attribute("data-top", model.query({}).top)
+        expect(page.locator(".finding-twitch_eyelid select")).to_have_value("unknown")
+
+
+def test_a_bad_scenario_file_shows_a_message_in_the_page_not_a_traceback(page, tmp_path):
+    from playwright.sync_api import expect
+
+    bad = tmp_path / "broken.json"
+    bad.write_text('{"twitch_eyelid": "maybe"}')
+    with page.expect_file_chooser() as chooser:
+        page.locator(".widget-upload").click()
+    chooser.value.set_files(str(bad))
+    message = page.locator(".ui-message")
+    expect(message).to_contain_text("file 'broken.json': state 'maybe' of twitch_eyelid is not valid; valid states: no, yes",
+                                    timeout=TIMEOUT_MS)
+    assert "Traceback" not in page.content()
+    screenshot(page, "explorer-bad-file.png")

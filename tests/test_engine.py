@@ -1,0 +1,338 @@
+"""The exact engine against an independent brute-force enumerator, pgmpy, and the chain export.
+
+The enumerator below is written from the knowledge-format semantics alone (noisy-OR conditions,
+``cause_`` nodes, noisy-MAX findings) and reads the ``Knowledge`` objects directly: it shares no
+code with ``twitchbn.engine`` or ``twitchbn.model``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+
+import numpy as np
+import pytest
+from pgmpy.inference import VariableElimination
+
+from twitchbn import Knowledge, Model
+from twitchbn.engine import Engine, Variant
+
+EXACT = 1e-12
+STATUS = ("absent", "quiet", "causing")  # condition present-not-causing = "quiet"
+
+
+# -- the independent oracle ----------------------------------------------------------------------
+def as_dist(value: float | tuple[float, ...]) -> np.ndarray:
+    """A Number's value as a distribution over the variable's states (a float p means [1-p, p])."""
+    return np.asarray(value, dtype=float) if isinstance(value, tuple) else np.asarray([1.0 - value, value])
+
+
+def noisy_max_pmf(leak: np.ndarray, active_links: list[np.ndarray]) -> np.ndarray:
+    """P(finding = s) when the leak and each active link independently draw a state and the max shows."""
+    cdf = np.cumsum(leak)
+    for link in active_links:
+        cdf = cdf * np.cumsum(link)
+    return np.diff(np.concatenate([[0.0], cdf]))
+
+
+def brute_force(kb: Knowledge, evidence: dict[str, set[int]]) -> dict:
+    """Enumerate the full joint over exposures and condition statuses; sum the findings analytically.
+
+    ``evidence`` maps a variable (exposure, condition, ``cause_<c>``, finding) to the set of state
+    indices allowed. Returns Z = P(evidence) and the posterior status / exposure marginals.
+    """
+    xs = list(kb.exposures)
+    cs = list(kb.conditions)
+    x_axis = {x.id: i for i, x in enumerate(xs)}
+    c_axis = {c.id: len(xs) + i for i, c in enumerate(cs)}
+    shape = [len(x.states) for x in xs] + [3] * len(cs)
+    joint = np.ones(shape)
+
+    def multiply(values: np.ndarray, axes: list[int]) -> None:
+        nonlocal joint
+        order = np.argsort(axes)
+        values = np.transpose(values, order)
+        full = [1] * len(shape)
+        for axis in sorted(axes):
+            full[axis] = shape[axis]
+        joint = joint * values.reshape(full)
+
+    def allowed(var: str, card: int) -> np.ndarray:
+        mask = np.zeros(card)
+        mask[list(evidence.get(var, range(card)))] = 1.0
+        return mask
+
+    for x in xs:
+        multiply(np.asarray(x.prior_vector) * allowed(x.id, len(x.states)), [x_axis[x.id]])
+    for c in cs:
+        parents = list(c.parents)
+        cards = [len(kb.exposure(p).states) for p in parents]
+        table = np.zeros([*cards, 3])
+        active = float(c.causes_twitching.value)
+        for config in itertools.product(*(range(k) for k in cards)):
+            state = {p: kb.exposure(p).states[i] for p, i in zip(parents, config, strict=True)}
+            q = 1.0 - (1.0 - float(c.baseline.value)) * math.prod(
+                1.0 - float(rf.number.value) for rf in c.risk_factors if state[rf.exposure] == rf.state
+            )
+            table[config] = [1.0 - q, q * (1.0 - active), q * active]
+        presence = allowed(c.id, 2)  # absent / present
+        cause = allowed(f"cause_{c.id}", 2)  # no / yes
+        table = table * np.asarray([presence[0] * cause[0], presence[1] * cause[0], presence[1] * cause[1]])
+        multiply(table, [x_axis[p] for p in parents] + [c_axis[c.id]])
+    for f in kb.findings:
+        if f.id not in evidence:
+            continue  # an unobserved finding sums to one
+        mask = allowed(f.id, len(f.states))
+        links = [as_dist(link.number.value) for link in f.links]
+        table = np.zeros([3] * len(links))
+        for config in itertools.product(range(3), repeat=len(links)):
+            on = [link for link, st in zip(links, config, strict=True) if st == 2 or (st == 1 and f.driven_by == "present")]
+            table[config] = noisy_max_pmf(as_dist(f.leak.value), on) @ mask
+        if links:
+            multiply(table, [c_axis[link.condition] for link in f.links])
+        else:
+            joint = joint * float(table)
+    z = joint.sum()
+    all_axes = set(range(len(shape)))
+    status = np.stack([joint.sum(axis=tuple(all_axes - {c_axis[c.id]})) for c in cs]) / z if z > 0 else None
+    exposures = {x.id: joint.sum(axis=tuple(all_axes - {x_axis[x.id]})) / z for x in xs} if z > 0 else None
+    return {"z": z, "status": status, "exposures": exposures}
+
+
+def random_evidence(kb: Knowledge, rng: np.random.Generator, max_size: int, causes: bool = True) -> dict[str, str]:
+    """A random evidence dict over every settable variable (conditions and cause nodes included)."""
+    variables = dict(kb.variables)
+    if causes:
+        variables.update({f"cause_{c.id}": ("no", "yes") for c in kb.conditions})
+    names = sorted(variables)
+    size = int(rng.integers(1, max_size + 1))
+    chosen = rng.choice(len(names), size=min(size, len(names)), replace=False)
+    return {names[i]: variables[names[i]][int(rng.integers(len(variables[names[i]])))] for i in chosen}
+
+
+def as_sets(kb: Knowledge, evidence: dict[str, str]) -> dict[str, set[int]]:
+    states = {**kb.variables, **{f"cause_{c.id}": ("no", "yes") for c in kb.conditions}}
+    return {v: {states[v].index(s)} for v, s in evidence.items()}
+
+
+def sub_knowledge(kb: Knowledge, condition_ids: list[str]) -> Knowledge:
+    """The real knowledge base cut down to a few conditions (links to others dropped), for enumeration."""
+    keep = set(condition_ids)
+    conditions = tuple(c for c in kb.conditions if c.id in keep)
+    parents = {x for c in conditions for x in c.parents}
+    spare = next((x for x in kb.exposures if x.id not in parents), None)  # one exposure nothing depends on
+    exposures = tuple(x for x in kb.exposures if x.id in parents or x is spare)
+    findings = tuple(dataclasses.replace(f, links=tuple(link for link in f.links if link.condition in keep)) for f in kb.findings)
+    return dataclasses.replace(kb, exposures=exposures, conditions=conditions, findings=findings)
+
+
+# -- the oracle itself -------------------------------------------------------------------------------
+def test_noisy_max_pmf_matches_explicit_max_of_independent_draws():
+    rng = np.random.default_rng(7)
+    for n_states, n_active in [(2, 0), (2, 3), (3, 1), (3, 3), (6, 2)]:
+        leak = rng.dirichlet(np.ones(n_states))
+        links = [rng.dirichlet(np.ones(n_states)) for _ in range(n_active)]
+        explicit = np.zeros(n_states)
+        for draws in itertools.product(range(n_states), repeat=n_active + 1):
+            explicit[max(draws)] += math.prod(d[s] for d, s in zip([leak, *links], draws, strict=True))
+        np.testing.assert_allclose(noisy_max_pmf(leak, links), explicit, rtol=0, atol=EXACT)
+
+
+# -- tiny knowledge base: the public query against enumeration ---------------------------------------
+def test_tiny_prior_matches_enumeration(tiny: Model):
+    truth = brute_force(tiny.kb, {})
+    result = tiny.query({})
+    for i, c in enumerate(tiny.kb.conditions):
+        assert result.conditions.at[c.id, "prior"] == pytest.approx(truth["status"][i, 1:].sum(), abs=EXACT)
+        assert result.conditions.at[c.id, "probability"] == pytest.approx(truth["status"][i, 1:].sum(), abs=EXACT)
+        assert result.conditions.at[c.id, "explains"] == pytest.approx(truth["status"][i, 2], abs=EXACT)
+
+
+def test_tiny_query_matches_enumeration_on_300_random_evidence_sets(tiny: Model):
+    rng = np.random.default_rng(2024)
+    checked = impossible = 0
+    for _ in range(300):
+        evidence = random_evidence(tiny.kb, rng, max_size=8)
+        truth = brute_force(tiny.kb, as_sets(tiny.kb, evidence))
+        if truth["z"] == 0:
+            impossible += 1
+            continue
+        result = tiny.query(evidence)
+        for i, c in enumerate(tiny.kb.conditions):
+            row = result.conditions.loc[c.id]
+            assert abs(row["probability"] - truth["status"][i, 1:].sum()) <= EXACT, (evidence, c.id)
+            assert abs(row["explains"] - truth["status"][i, 2]) <= EXACT, (evidence, c.id)
+        for x in tiny.kb.exposures:
+            got = np.asarray([result.exposures[x.id][s] for s in x.states])
+            np.testing.assert_allclose(got, truth["exposures"][x.id], rtol=0, atol=EXACT, err_msg=str(evidence))
+        sweep = tiny.engine.sweep({v: tiny.states(v).index(s) for v, s in evidence.items()}, marginals=False)
+        assert sweep.log_z[0] == pytest.approx(math.log(truth["z"]), rel=0, abs=1e-10)
+        checked += 1
+    assert checked >= 250 and impossible < 50
+
+
+def test_tiny_multi_state_finding_evidence_matches_enumeration(tiny: Model):
+    for state in tiny.states("problem_duration"):
+        for eyelid in ("no", "yes"):
+            evidence = {"problem_duration": state, "twitch_eyelid": eyelid, "twitch_calf": "yes"}
+            truth = brute_force(tiny.kb, as_sets(tiny.kb, evidence))
+            result = tiny.query(evidence)
+            for i, c in enumerate(tiny.kb.conditions):
+                assert result.conditions.at[c.id, "explains"] == pytest.approx(truth["status"][i, 2], abs=EXACT)
+
+
+def test_sweep_variants_match_enumeration_of_the_added_evidence(tiny: Model):
+    """Clamps of exposures, conditions and cause nodes, and 'finding <= s' constraints."""
+    kb, engine = tiny.kb, tiny.engine
+    f = engine.finding_ids.index("problem_duration")
+    base = {"twitch_calf": "yes", "diet_quality": "poor"}
+    variants = {
+        "none": (Variant(), {}),
+        "sleep clamp": (Variant(clamps=((engine.key("sleep_hours"), 1),)), {"sleep_hours": {1}}),
+        "als absent": (Variant(clamps=((engine.key("als"), 0),)), {"als": {0}}),
+        "cause_als yes": (Variant(clamps=((engine.key("cause_als"), 1),)), {"cause_als": {1}}),
+        "duration <= 0": (Variant(at_most=((f, 0),)), {"problem_duration": {0}}),
+        "duration <= 1": (Variant(at_most=((f, 1),)), {"problem_duration": {0, 1}}),
+        "mixed": (Variant(clamps=((engine.key("caffeine_excess"), 1),), at_most=((f, 1),)),
+                  {"caffeine_excess": {1}, "problem_duration": {0, 1}}),
+    }
+    sweep = engine.sweep({v: tiny.states(v).index(s) for v, s in base.items()}, [v for v, _ in variants.values()])
+    for b, (name, (_, extra)) in enumerate(variants.items()):
+        truth = brute_force(kb, {**as_sets(kb, base), **extra})
+        assert sweep.log_z[b] == pytest.approx(math.log(truth["z"]), abs=1e-10), name
+        np.testing.assert_allclose(sweep.status[b], truth["status"], rtol=0, atol=EXACT, err_msg=name)
+
+
+# -- the real knowledge base, cut into small sub-networks ------------------------------------------
+def test_engine_matches_enumeration_on_sub_networks_of_the_real_knowledge_base(model: Model):
+    rng = np.random.default_rng(11)
+    ids = [c.id for c in model.kb.conditions]
+    checked = 0
+    for _ in range(8):
+        sub = sub_knowledge(model.kb, sorted(rng.choice(ids, size=5, replace=False)))
+        engine = Engine(sub)
+        for _ in range(25):
+            evidence = random_evidence(sub, rng, max_size=10)
+            truth = brute_force(sub, as_sets(sub, evidence))
+            states = {**sub.variables, **{f"cause_{c.id}": ("no", "yes") for c in sub.conditions}}
+            sweep = engine.sweep({v: states[v].index(s) for v, s in evidence.items()})
+            if truth["z"] == 0:
+                assert not np.isfinite(sweep.log_z[0]), evidence
+                continue
+            np.testing.assert_allclose(sweep.status[0], truth["status"], rtol=0, atol=EXACT, err_msg=str(evidence))
+            for i, x in enumerate(sub.exposures):
+                np.testing.assert_allclose(sweep.exposures[0, i, : len(x.states)], truth["exposures"][x.id], rtol=0, atol=EXACT)
+            assert sweep.log_z[0] == pytest.approx(math.log(truth["z"]), abs=1e-10)
+            checked += 1
+    assert checked >= 180
+
+
+# -- pgmpy's variable elimination on the exported network ------------------------------------------
+def ve_posteriors(model: Model, evidence: dict[str, str], conditions: list[str]) -> dict[str, tuple[float, float]]:
+    """P(present) and P(cause_=yes) of each condition by pgmpy VariableElimination on model.network."""
+    ve = VariableElimination(model.network)
+    out = {}
+    for cid in conditions:
+        if cid in evidence:  # pgmpy refuses to query an observed variable
+            present = float(evidence[cid] == "present")
+        else:
+            present = ve.query([cid], evidence=evidence, show_progress=False).get_value(**{cid: "present"})
+        cause = ve.query([f"cause_{cid}"], evidence=evidence, show_progress=False).get_value(**{f"cause_{cid}": "yes"})
+        out[cid] = (float(present), float(cause))
+    return out
+
+
+def test_pgmpy_variable_elimination_matches_the_engine_on_tiny(tiny: Model):
+    rng = np.random.default_rng(5)
+    ids = [c.id for c in tiny.kb.conditions]
+    for _ in range(25):
+        evidence = random_evidence(tiny.kb, rng, max_size=6, causes=False)
+        if brute_force(tiny.kb, as_sets(tiny.kb, evidence))["z"] == 0:
+            continue
+        frame = tiny.query(evidence).conditions
+        for cid, (present, cause) in ve_posteriors(tiny, evidence, ids).items():
+            assert frame.at[cid, "probability"] == pytest.approx(present, abs=1e-10), (evidence, cid)
+            assert frame.at[cid, "explains"] == pytest.approx(cause, abs=1e-10), (evidence, cid)
+
+
+REAL_VE_CASES = [
+    ({}, ["als", "sleep_deprivation"]),
+    ({"muscle_wasting": "yes", "age_group": "older_adult"}, ["als", "myopathy"]),
+    ({"skin_rash": "yes", "sun_exposure": "low"}, ["lupus", "vitamin_d_deficiency"]),
+    ({"caffeine_intake": "high", "known_kidney_disease": "no", "lupus": "absent"}, ["caffeine_excess", "kidney_disease"]),
+    ({"twitch_eyelid": "yes", "sleep_hours": "under_7"}, ["sleep_deprivation", "eye_irritation", "blepharospasm"]),
+    ({"twitch_calf": "yes", "problem_duration": "over_1_month", "muscle_wasting": "yes"}, ["als", "benign_fasciculation", "pinched_nerve"]),
+    ({"twitch_frequency": "continuous", "during_sleep": "yes"}, ["isaacs_syndrome", "epilepsy"]),
+]
+
+
+@pytest.mark.parametrize(("evidence", "conditions"), REAL_VE_CASES, ids=lambda v: ",".join(v) if isinstance(v, dict) else None)
+def test_pgmpy_variable_elimination_matches_the_engine_on_the_real_network(model: Model, evidence, conditions):
+    frame = model.query(evidence).conditions
+    for cid, (present, cause) in ve_posteriors(model, evidence, conditions).items():
+        assert frame.at[cid, "probability"] == pytest.approx(present, abs=1e-10), cid
+        assert frame.at[cid, "explains"] == pytest.approx(cause, abs=1e-10), cid
+
+
+def test_pgmpy_variable_elimination_matches_the_engine_on_small_random_real_evidence(model: Model):
+    rng = np.random.default_rng(17)
+    ids = [c.id for c in model.kb.conditions]
+    for _ in range(12):
+        evidence = random_evidence(model.kb, rng, max_size=3, causes=False)
+        frame = model.query(evidence).conditions
+        for cid, (present, cause) in ve_posteriors(model, evidence, list(rng.choice(ids, size=3, replace=False))).items():
+            assert frame.at[cid, "probability"] == pytest.approx(present, abs=1e-10), (evidence, cid)
+            assert frame.at[cid, "explains"] == pytest.approx(cause, abs=1e-10), (evidence, cid)
+
+
+# -- the exported chain decomposition ------------------------------------------------------------------
+def chain_table(model: Model, finding: str) -> tuple[list[str], np.ndarray]:
+    """Multiply out a finding's chain CPDs: (parent node names, P(finding | parents) as array)."""
+    net = model.network
+    chain = [n for n in net.nodes() if n == finding or n.startswith(f"{finding}__")]
+    factor = None
+    for node in chain:
+        cpd = net.get_cpds(node).to_factor()
+        factor = cpd if factor is None else factor.product(cpd, inplace=False)
+    intermediate = [n for n in chain if n != finding]
+    if intermediate:
+        factor.marginalize(intermediate, inplace=True)
+    parents = [v for v in factor.scope() if v != finding]
+    values = np.moveaxis(factor.values, factor.scope().index(finding), -1)
+    return parents, values
+
+
+def expected_noisy_max(model: Model, finding: str, parents: list[str]) -> np.ndarray:
+    f = model.kb.finding(finding)
+    links = {link.condition: as_dist(link.number.value) for link in f.links}
+    table = np.zeros([2] * len(parents) + [len(f.states)])
+    for config in itertools.product((0, 1), repeat=len(parents)):
+        on = [links[p.removeprefix("cause_")] for p, s in zip(parents, config, strict=True) if s == 1]
+        table[config] = noisy_max_pmf(as_dist(f.leak.value), on)
+    return table
+
+
+def test_every_tiny_chain_multiplies_out_to_its_noisy_max_table(tiny: Model):
+    for f in tiny.kb.findings:
+        parents, values = chain_table(tiny, f.id)
+        expected_parents = {(f"cause_{link.condition}" if f.driven_by == "causing" else link.condition) for link in f.links}
+        assert set(parents) == expected_parents, f.id
+        np.testing.assert_allclose(values, expected_noisy_max(tiny, f.id, parents), rtol=0, atol=EXACT, err_msg=f.id)
+
+
+def test_real_chains_with_up_to_eight_parents_multiply_out_to_their_noisy_max_tables(model: Model):
+    small = [f for f in model.kb.findings if 1 <= len(f.links) <= 8]
+    multi = [f for f in small if len(f.states) > 2]
+    picked = small[:: max(1, len(small) // 6)] + multi[:2]
+    assert len(picked) >= 4
+    for f in picked:
+        parents, values = chain_table(model, f.id)
+        assert len(parents) == len(f.links), f.id
+        np.testing.assert_allclose(values, expected_noisy_max(model, f.id, parents), rtol=0, atol=EXACT, err_msg=f.id)
+
+
+def test_chain_has_one_node_per_link(model: Model):
+    for f in model.kb.findings:
+        chain = [n for n in model.network.nodes() if n == f.id or n.startswith(f"{f.id}__")]
+        assert len(chain) == max(1, len(f.links)), f.id

@@ -1,0 +1,261 @@
+"""The shipped knowledge base validates, covers the vocabulary, and cites every number;
+broken copies of it are refused with one message naming file, entry and fault."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import DATA, read_yaml, run_cli
+
+from twitchbn import Knowledge, KnowledgeBaseError, load_knowledge
+from twitchbn.knowledge import CONVENTION, SEED_FILES, Number
+
+SOURCE = re.compile(rf"^(?:{'|'.join(re.escape(s) for s in SEED_FILES)}): \S.*$")
+SEEDS = ", ".join(SEED_FILES)
+
+
+@pytest.fixture(scope="module")
+def kb() -> Knowledge:
+    return load_knowledge()
+
+
+@pytest.fixture(scope="module")
+def vocabulary() -> dict:
+    return read_yaml(DATA / "vocabulary.yaml")
+
+
+# -- the shipped knowledge base -------------------------------------------------------------------
+def test_shipped_knowledge_base_validates(kb: Knowledge):
+    assert len(kb.conditions) == 29 and len(kb.exposures) == 12
+    assert kb.sha256 == load_knowledge(DATA).sha256  # the package ships the repository's data/
+
+
+def test_every_vocabulary_condition_is_present_with_its_label_and_category(kb: Knowledge, vocabulary: dict):
+    got = {c.id: (c.label, c.category) for c in kb.conditions}
+    assert got == {c["id"]: (c["label"], c["category"]) for c in vocabulary["conditions"]}
+
+
+def test_every_vocabulary_finding_is_present_with_exactly_its_states(kb: Knowledge, vocabulary: dict):
+    expected = {f["id"]: tuple(f["states"]) for f in vocabulary["findings"]}
+    got = {x.id: x.states for x in kb.exposures} | {f.id: f.states for f in kb.findings}
+    assert got == expected
+    assert set(kb.variables) == set(expected) | {c["id"] for c in vocabulary["conditions"]}
+
+
+def test_the_twelve_exposures_are_the_documented_ones(kb: Knowledge):
+    assert {x.id for x in kb.exposures} == {
+        "caffeine_intake", "sleep_hours", "tobacco_use", "stress_level", "recent_strenuous_exercise", "medication",
+        "diet_quality", "sun_exposure", "fluid_intake", "back_injury", "head_face_injury", "age_group",
+    }
+
+
+def numbers(kb: Knowledge) -> list[Number]:
+    """Every hand-set number of the knowledge base."""
+    out = [n for x in kb.exposures for n in x.prior]
+    for c in kb.conditions:
+        out += [c.baseline, c.causes_twitching, *(rf.number for rf in c.risk_factors)]
+    for f in kb.findings:
+        out += [f.leak, *(link.number for link in f.links)]
+    return out
+
+
+def test_every_number_has_a_one_line_why_and_a_seed_or_convention_source(kb: Knowledge):
+    bad = [
+        n.where for n in numbers(kb)
+        if not n.why.strip() or "\n" in n.why or not (n.source == CONVENTION or SOURCE.match(n.source))
+    ]
+    assert bad == []
+    assert len(numbers(kb)) > 100
+
+
+def test_every_range_contains_its_point(kb: Knowledge):
+    for n in numbers(kb):
+        if n.range is not None:
+            point = n.value[-1] if isinstance(n.value, tuple) else n.value  # a binary link stores (1 - p, p)
+            assert n.range[0] <= point <= n.range[1], n.where
+
+
+def test_every_triage_floor_has_a_reason_and_a_source(kb: Knowledge):
+    assert kb.triage.floors
+    for floor in kb.triage.floors:
+        assert floor.reason.strip() and (floor.source == CONVENTION or SOURCE.match(floor.source)), floor
+
+
+def test_data_vocabulary_is_identical_to_the_shared_spec(shared_dir: Path):
+    assert (DATA / "vocabulary.yaml").read_bytes() == (shared_dir / "spec" / "vocabulary.yaml").read_bytes()
+
+
+# -- broken copies ----------------------------------------------------------------------------------
+def edit(root: Path, name: str, change: Callable[[dict], object]) -> object:
+    """Load root/name, apply ``change`` to the document, write it back; return what change returned."""
+    path = root / name
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    out = change(doc)
+    path.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return out
+
+
+def first_with_risk_factors(doc: dict) -> dict:
+    return next(c for c in doc["conditions"] if c.get("risk_factors"))
+
+
+def first_multi_state_link(doc: dict) -> tuple[dict, dict]:
+    for f in doc["findings"]:
+        for link in f.get("links") or []:
+            if "dist" in link and len(link["dist"]) > 2:
+                return f, link
+    raise AssertionError("no multi-state link in findings.yaml")
+
+
+def unknown_condition_id(root: Path) -> tuple[str, str]:
+    old = edit(root, "conditions.yaml", lambda d: (d["conditions"][0]["id"], d["conditions"][0].update(id="not_a_condition"))[0])
+    return ("conditions.yaml not_a_condition: unknown condition id; valid ids are in vocabulary.yaml",
+            f"conditions.yaml: vocabulary condition '{old}' is missing")
+
+
+def unknown_finding_id(root: Path) -> tuple[str, str]:
+    old = edit(root, "findings.yaml", lambda d: (d["findings"][0]["id"], d["findings"][0].update(id="twitch_elbow"))[0])
+    return ("findings.yaml twitch_elbow: unknown finding id; valid ids are in vocabulary.yaml",
+            f"exposures.yaml + findings.yaml: vocabulary finding '{old}' is missing")
+
+
+def bad_state(root: Path) -> tuple[str]:
+    def change(doc: dict) -> tuple[str, str]:
+        c = first_with_risk_factors(doc)
+        c["risk_factors"][0]["state"] = "sometimes"
+        return c["id"], c["risk_factors"][0]["exposure"]
+
+    cid, exposure = edit(root, "conditions.yaml", change)
+    states = ", ".join(next(f["states"] for f in read_yaml(root / "vocabulary.yaml")["findings"] if f["id"] == exposure))
+    return (f"conditions.yaml {cid} risk_factors[0]: state 'sometimes' of {exposure} is not valid; valid: {states}",)
+
+
+def probability_above_one(root: Path) -> tuple[str]:
+    cid = edit(root, "conditions.yaml", lambda d: (d["conditions"][0]["id"], d["conditions"][0]["baseline"].update(p=1.5))[0])
+    return (f"conditions.yaml {cid} baseline: p must be a probability in [0, 1]; got 1.5",)
+
+
+def dist_not_summing_to_one(root: Path) -> tuple[str]:
+    def change(doc: dict) -> tuple[str, str, float]:
+        finding, link = first_multi_state_link(doc)
+        link["dist"] = {s: v / 2 for s, v in link["dist"].items()}
+        return finding["id"], link["condition"], sum(link["dist"].values())
+
+    fid, cid, total = edit(root, "findings.yaml", change)
+    return (f"findings.yaml {fid} link from {cid}: dist must sum to 1; got {total!r}",)
+
+
+def prior_not_summing_to_one(root: Path) -> tuple[str]:
+    def change(doc: dict) -> tuple[str, float]:
+        x = doc["exposures"][0]
+        for number in x["prior"].values():
+            number["p"] = number["p"] / 2
+        return x["id"], sum(n["p"] for n in x["prior"].values())
+
+    eid, total = edit(root, "exposures.yaml", change)
+    return (f"exposures.yaml {eid}: prior must sum to 1; got {total!r}",)
+
+
+def missing_file(root: Path) -> tuple[str]:
+    (root / "findings.yaml").unlink()
+    return ("findings.yaml: file is missing",)
+
+
+def yaml_syntax_error(root: Path) -> tuple[str]:
+    with (root / "conditions.yaml").open("a", encoding="utf-8") as handle:
+        handle.write("  - id: [unclosed\n")
+    lines = len((root / "conditions.yaml").read_text(encoding="utf-8").splitlines())
+    return (f"conditions.yaml line {lines + 1}: must be valid YAML; did not find expected ',' or ']'",)
+
+
+def missing_vocabulary_condition(root: Path) -> tuple[str]:
+    cid = edit(root, "conditions.yaml", lambda d: d["conditions"].pop()["id"])
+    return (f"conditions.yaml: vocabulary condition '{cid}' is missing",)
+
+
+def missing_vocabulary_finding(root: Path) -> tuple[str]:
+    fid = edit(root, "findings.yaml", lambda d: d["findings"].pop(0)["id"])
+    return (f"exposures.yaml + findings.yaml: vocabulary finding '{fid}' is missing",)
+
+
+def missing_source(root: Path) -> tuple[str]:
+    cid = edit(root, "conditions.yaml", lambda d: (d["conditions"][0]["id"], d["conditions"][0]["causes_twitching"].pop("source"))[0])
+    return (f"conditions.yaml {cid} causes_twitching: source must name a seed file ({SEEDS}) or be '{CONVENTION}'; got None",)
+
+
+def missing_why(root: Path) -> tuple[str]:
+    cid = edit(root, "conditions.yaml", lambda d: (d["conditions"][0]["id"], d["conditions"][0]["baseline"].pop("why"))[0])
+    return (f"conditions.yaml {cid} baseline: must have a one-line rationale in 'why'",)
+
+
+def duplicate_id(root: Path) -> tuple[str]:
+    cid = edit(root, "conditions.yaml", lambda d: (d["conditions"][0]["id"], d["conditions"].append(dict(d["conditions"][0])))[0])
+    return (f"conditions.yaml {cid}: condition is defined twice",)
+
+
+BREAKAGES = [
+    unknown_condition_id, unknown_finding_id, bad_state, probability_above_one, dist_not_summing_to_one,
+    prior_not_summing_to_one, missing_file, yaml_syntax_error, missing_vocabulary_condition, missing_vocabulary_finding,
+    missing_source, missing_why, duplicate_id,
+]
+
+
+@pytest.fixture
+def kb_copy(tmp_path: Path) -> Path:
+    """A writable copy of the shipped knowledge base."""
+    root = tmp_path / "kb"
+    shutil.copytree(DATA, root, ignore=shutil.ignore_patterns("__init__.py", "__pycache__"))
+    return root
+
+
+def test_an_unchanged_copy_loads(kb_copy: Path, kb: Knowledge):
+    assert load_knowledge(kb_copy).sha256 == kb.sha256
+
+
+@pytest.mark.parametrize("breakage", BREAKAGES, ids=lambda b: b.__name__)
+def test_a_broken_copy_is_refused_naming_file_entry_and_fault(kb_copy: Path, breakage):
+    expected = breakage(kb_copy)
+    with pytest.raises(KnowledgeBaseError) as info:
+        load_knowledge(kb_copy)
+    error = info.value
+    assert error.faults[0] == expected[0]
+    assert all(fault in error.faults for fault in expected)
+    more = f" (and {len(error.faults) - 1} more fault(s))" if len(error.faults) > 1 else ""
+    assert str(error) == expected[0] + more
+    assert "\n" not in str(error)
+    assert error.path == str(kb_copy)
+
+
+@pytest.mark.parametrize("breakage", BREAKAGES, ids=lambda b: b.__name__)
+def test_validate_exits_2_with_one_line_for_a_broken_copy(kb_copy: Path, breakage):
+    expected = breakage(kb_copy)
+    done = run_cli("validate", kb_copy)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert done.stderr.startswith(f"twitchbn: error: {expected[0]}")
+
+
+def test_every_fault_is_collected_in_one_pass(kb_copy: Path):
+    first = probability_above_one(kb_copy)[0]
+    second = missing_source(kb_copy)[0]
+    third = prior_not_summing_to_one(kb_copy)[0]
+    with pytest.raises(KnowledgeBaseError) as info:
+        load_knowledge(kb_copy)
+    assert {first, second, third} <= set(info.value.faults)
+    assert str(info.value).endswith(f" (and {len(info.value.faults) - 1} more fault(s))")
+
+
+def test_a_path_that_is_not_a_directory_is_refused(tmp_path: Path):
+    with pytest.raises(KnowledgeBaseError, match=r"nowhere: knowledge base must be a directory laid out like data/ \(vocabulary\.yaml"):
+        load_knowledge(tmp_path / "nowhere")
+
+
+def test_sha256_changes_when_a_number_changes(kb_copy: Path, kb: Knowledge):
+    edit(kb_copy, "conditions.yaml", lambda d: d["conditions"][0]["baseline"].update(why="edited rationale"))
+    assert load_knowledge(kb_copy).sha256 != kb.sha256

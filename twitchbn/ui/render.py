@@ -1,0 +1,331 @@
+"""HTML formatting of results: the differential, the triage banner, why, next questions, compare.
+
+Pure functions from data (``QueryResult`` parts, reasoning frames) to HTML strings with stable
+CSS classes and ``data-*`` attributes, so the same text renders in JupyterLab, Voila and nbval
+and a browser test can read it. No widget import and no medical logic here.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Iterable, Mapping
+from urllib.parse import urlencode
+
+import pandas as pd
+
+from twitchbn.knowledge import Knowledge
+from twitchbn.triage import TriageResult
+
+DISCLAIMER = "twitchbn is an educational and exploratory aid, not a diagnosis. Anyone worried about twitching should see a doctor."
+LEVELS = {
+    "self_care": ("SELF CARE", "everyday measures usually settle this"),
+    "see_doctor": ("SEE DOCTOR", "book an appointment with a doctor"),
+    "urgent": ("URGENT", "seek medical care now"),
+}
+CATEGORY_COLOURS = {"lifestyle": "#16a34a", "local": "#7c3aed", "deficiency": "#d97706", "disease": "#dc2626"}
+EXPLAINS_COLOUR = "#2563eb"
+PROBABILITY_COLOUR = "#bfdbfe"
+
+STYLE = """<style>
+.twitchbn { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif;
+  font-size: 14px; color: #1f2933; }
+.twitchbn .widget-html-content { line-height: 1.4; }
+.twitchbn .tb-dot { display: inline-block; width: 8px; height: 8px; border-radius: 50%; margin-right: 6px; }
+.twitchbn .tb-title { font-size: 22px; font-weight: 600; margin: 2px 0 6px 0; }
+.twitchbn .tb-disclaimer { background: #f1f5f9; border-left: 4px solid #64748b; padding: 6px 10px;
+  font-size: 13px; margin-bottom: 6px; }
+.twitchbn .tb-panel { border: 1px solid #e2e8f0; border-radius: 6px; padding: 6px 10px; margin: 4px 0; }
+.twitchbn .tb-heading { font-size: 15px; font-weight: 600; margin: 6px 0 2px 0; color: #334155; }
+.twitchbn .tb-note { color: #64748b; font-size: 12.5px; }
+.twitchbn .tb-control { height: auto !important; min-height: 30px; align-items: center; margin: 1px 0; }
+.twitchbn .tb-control .widget-label { white-space: normal !important; overflow: visible !important;
+  text-overflow: clip !important; line-height: 1.25 !important; height: auto !important; font-size: 13px; }
+.twitchbn .tb-control.tb-set .widget-label { font-weight: 600; }
+.twitchbn .tb-control.tb-set select { background: #eff6ff; border-color: #2563eb; }
+.twitchbn table.tb-table { border-collapse: collapse; width: 100%; }
+.twitchbn table.tb-table th { text-align: left; font-weight: 600; color: #475569; font-size: 12px;
+  border-bottom: 1px solid #cbd5e1; padding: 3px 4px; }
+.twitchbn table.tb-table td { padding: 3px 4px; border-bottom: 1px solid #f1f5f9; vertical-align: middle; }
+.twitchbn td.tb-num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.twitchbn td.tb-muted, .twitchbn span.tb-muted { color: #64748b; }
+.twitchbn .tb-track { position: relative; height: 9px; background: #f1f5f9; border-radius: 2px; margin: 2px 0; }
+.twitchbn .tb-fill { position: absolute; left: 0; top: 0; bottom: 0; border-radius: 2px; }
+.twitchbn .tb-marker { position: absolute; top: -3px; bottom: -3px; width: 2px; background: #111827; }
+.twitchbn .tb-focus td { background: #fefce8; }
+.twitchbn .triage-banner { border-radius: 6px; padding: 8px 12px; margin: 4px 0; border-left: 6px solid; }
+.twitchbn .triage-banner ul { margin: 4px 0 0 0; padding-left: 18px; }
+.twitchbn .triage-self_care { background: #ecfdf5; border-color: #059669; }
+.twitchbn .triage-see_doctor { background: #fffbeb; border-color: #d97706; }
+.twitchbn .triage-urgent { background: #fef2f2; border-color: #dc2626; }
+.twitchbn .triage-level { font-weight: 700; letter-spacing: 0.02em; }
+.twitchbn .tb-message { border-radius: 4px; padding: 5px 10px; margin: 3px 0; }
+.twitchbn .tb-message-error { background: #fef2f2; color: #991b1b; border: 1px solid #fecaca; }
+.twitchbn .tb-message-info { background: #f0f9ff; color: #075985; border: 1px solid #bae6fd; }
+.twitchbn .tb-for { color: #047857; }
+.twitchbn .tb-against { color: #b91c1c; }
+.twitchbn .tb-scroll { max-height: 460px; overflow-y: auto; }
+.twitchbn .tb-svg text { font-family: inherit; }
+</style>"""
+
+
+def esc(text: object) -> str:
+    """HTML-escape any value."""
+    return html.escape(str(text), quote=True)
+
+
+def state_label(state: str) -> str:
+    """A vocabulary state as shown to people: ``1_to_4_weeks`` -> ``1 to 4 weeks``."""
+    return str(state).replace("_", " ")
+
+
+def percent(p: float) -> str:
+    """A probability as a short percentage ('<1%' and '>99%' keep 0 and 1 for certainties)."""
+    if not math.isfinite(p):
+        return "–"
+    if p <= 0.0:
+        return "0%"
+    if p >= 1.0:
+        return "100%"
+    if p < 0.005:
+        return "<1%"
+    if p >= 0.995:
+        return ">99%"
+    return f"{100 * p:.0f}%"
+
+
+def message_html(text: str, kind: str = "error") -> str:
+    """A one-line message box (``kind`` error or info); empty text gives nothing."""
+    if not text:
+        return ""
+    return f'<div class="tb-message tb-message-{esc(kind)}" data-kind="{esc(kind)}">{esc(text)}</div>'
+
+
+def header_html(title: str, subtitle: str = "") -> str:
+    """Page title, an optional subtitle and the disclaimer."""
+    sub = f'<div class="tb-note">{esc(subtitle)}</div>' if subtitle else ""
+    disclaimer = f'<div class="tb-disclaimer disclaimer"><b>Not a diagnosis.</b> {esc(DISCLAIMER)}</div>'
+    return f'<div class="tb-title">{esc(title)}</div>{sub}{disclaimer}'
+
+
+def evidence_text(evidence: Mapping[str, str], kb: Knowledge) -> list[str]:
+    """Readable 'Label: state' items of some evidence, in the order given."""
+    return [f"{kb.label(var)}: {state_label(state)}" for var, state in evidence.items()]
+
+
+def _bars(explains: float, probability: float, prior: float) -> str:
+    return (
+        f'<div class="tb-track" title="explains {percent(explains)}"><div class="tb-fill" '
+        f'style="width:{100 * explains:.1f}%;background:{EXPLAINS_COLOUR}"></div></div>'
+        f'<div class="tb-track" title="present {percent(probability)}, prior {percent(prior)}"><div class="tb-fill" '
+        f'style="width:{100 * probability:.1f}%;background:{PROBABILITY_COLOUR}"></div>'
+        f'<div class="tb-marker" style="left:calc({100 * prior:.1f}% - 1px)"></div></div>'
+    )
+
+
+def category_dot(category: str) -> str:
+    """A small dot in the colour of a condition category (its name as a tooltip)."""
+    colour = CATEGORY_COLOURS.get(category, "#94a3b8")
+    return f'<span class="tb-dot" style="background:{colour}" title="{esc(category)}"></span>'
+
+
+def legend_html(categories: bool = True) -> str:
+    """What the bars, the marker and the dots of the differential mean."""
+    swatch = '<span style="display:inline-block;width:12px;height:9px;background:{};margin:0 4px 0 0"></span>'
+    marker = '<span style="display:inline-block;width:2px;height:12px;background:#111827;margin:0 4px 0 0;vertical-align:middle"></span>'
+    parts = [
+        f"{swatch.format(EXPLAINS_COLOUR)}<b>explains</b> (present and causing this twitching)",
+        f"{swatch.format(PROBABILITY_COLOUR)}<b>present</b>",
+        f"{marker}<b>prior</b> (before any finding)",
+    ]
+    if categories:
+        parts.append(" ".join(f"{category_dot(c)}{esc(c)}" for c in CATEGORY_COLOURS))
+    return '<div class="tb-note" style="display:flex;flex-wrap:wrap;gap:4px 16px;margin-bottom:4px">' + "".join(
+        f"<span>{p}</span>" for p in parts) + "</div>"
+
+
+def differential_html(frame: pd.DataFrame, top: int | None = 10, focus: Iterable[str] = (), compact: bool = False) -> str:
+    """The ranked differential as a table with bars; ``frame`` is ``QueryResult.conditions``.
+
+    Rows carry ``data-condition`` (the id) and ``data-rank``; ``focus`` ids are highlighted.
+    """
+    focus = set(focus)
+    rows = frame if top is None else frame.head(top)
+    head = (
+        '<tr><th>#</th><th>Condition</th><th style="width:32%">Explains / present</th>'
+        '<th class="tb-num">Explains</th><th class="tb-num">Present</th>'
+        + ("" if compact else '<th class="tb-num">Prior</th>')
+        + "</tr>"
+    )
+    body = []
+    for rank, (cid, row) in enumerate(rows.iterrows(), start=1):
+        explains, prob, prior = float(row["explains"]), float(row["probability"]), float(row["prior"])
+        cls = "differential-row tb-focus" if cid in focus else "differential-row"
+        body.append(
+            f'<tr class="{cls}" data-condition="{esc(cid)}" data-rank="{rank}" title="{esc(cid)}">'
+            f'<td class="tb-num tb-muted">{rank}</td>'
+            f'<td class="differential-label">{category_dot(str(row["category"]))}{esc(row["label"])}</td>'
+            f"<td>{_bars(explains, prob, prior)}</td>"
+            f'<td class="tb-num differential-explains">{percent(explains)}</td>'
+            f'<td class="tb-num differential-probability">{percent(prob)}</td>'
+            + ("" if compact else f'<td class="tb-num tb-muted">{percent(prior)}</td>')
+            + "</tr>"
+        )
+    more = "" if top is None or len(frame) <= top else f'<div class="tb-note">Showing the top {top} of {len(frame)} conditions.</div>'
+    top_id = esc(frame.index[0]) if len(frame) else ""
+    return (
+        f'<div class="differential" data-top="{top_id}">{legend_html(not compact)}'
+        f'<table class="tb-table">{head}{"".join(body)}</table>{more}</div>'
+    )
+
+
+def evidence_key(evidence: Mapping[str, str]) -> str:
+    """The evidence as a sorted query string (``a=x&b=y``): a stable tag of what a view shows."""
+    return urlencode(sorted(evidence.items()))
+
+
+def summary_html(frame: pd.DataFrame, evidence: Mapping[str, str]) -> str:
+    """One line naming the first-ranked condition (or saying that nothing is set yet).
+
+    ``data-top`` holds its id and ``data-evidence`` the evidence it was computed for.
+    """
+    if not len(frame):
+        return ""
+    cid = frame.index[0]
+    row = frame.iloc[0]
+    tags = f'data-top="{esc(cid)}" data-evidence="{esc(evidence_key(evidence))}"'
+    if not evidence:
+        lead = "No findings set yet: the ranking below is the prior. Set what the person notices on the left."
+        return f'<div class="tb-note differential-summary" {tags}>{esc(lead)}</div>'
+    return (
+        f'<div class="differential-summary" {tags}>Most likely explanation: '
+        f'<b class="top-condition">{esc(row["label"])}</b> '
+        f'<span class="tb-muted">(explains {percent(float(row["explains"]))}, present {percent(float(row["probability"]))})</span></div>'
+    )
+
+
+def triage_html(triage: TriageResult) -> str:
+    """The advice banner: level in the CLI's words, a plain-language hint, and every reason."""
+    title, hint = LEVELS.get(triage.level, (triage.level.upper(), ""))
+    reasons = "".join(f"<li>{esc(reason)}</li>" for reason in triage.reasons)
+    return (
+        f'<div class="triage-banner triage-{esc(triage.level)}" data-level="{esc(triage.level)}">'
+        f'Triage: <span class="triage-level">{esc(title)}</span> <span class="tb-muted">— {esc(hint)}</span>'
+        f'<ul class="triage-reasons">{reasons}</ul></div>'
+    )
+
+
+def _bits(weight: float) -> str:
+    if math.isinf(weight):
+        return "decisive"
+    return f"{weight:+.1f} bits"
+
+
+def why_html(frame: pd.DataFrame | None, kb: Knowledge, per_condition: int = 5) -> str:
+    """Evidence for and against each condition of a ``reasoning.why`` frame (strongest first)."""
+    if frame is None:
+        return '<div class="why tb-note">The explanation panel is not available yet.</div>'
+    if frame.empty:
+        return '<div class="why tb-note">Set some findings to see which of them push each condition up or down.</div>'
+    blocks = []
+    for cid, rows in frame.groupby("condition", sort=False):
+        active = rows[rows["direction"] != "neutral"]
+        active = active.reindex(active["weight_bits"].abs().sort_values(ascending=False, kind="stable").index).head(per_condition)
+        items = []
+        for _, r in active.iterrows():
+            cls, arrow = ("tb-for", "▲") if r["direction"] == "for" else ("tb-against", "▼")
+            items.append(
+                f'<li data-variable="{esc(r["variable"])}"><span class="{cls}">{arrow} {esc(r["direction"])} '
+                f'({_bits(float(r["weight_bits"]))})</span> {esc(kb.label(str(r["variable"])))}: {esc(state_label(r["state"]))}</li>'
+            )
+        quiet = len(rows) - len(rows[rows["direction"] != "neutral"])
+        if quiet:
+            items.append(f'<li class="tb-note">{quiet} other finding(s) make no difference to it</li>')
+        explains = f' <span class="tb-muted">— explains {percent(float(rows["explains"].iloc[0]))}</span>' if "explains" in rows else ""
+        blocks.append(
+            f'<div data-condition="{esc(cid)}"><b>{esc(kb.label(str(cid)))}</b>{explains}'
+            f'<ul style="margin:2px 0 6px 0;list-style:none;padding-left:8px">{"".join(items)}</ul></div>'
+        )
+    note = ('<div class="tb-note">Bits: how much each finding moves the odds that the condition explains the twitching '
+            "(+1 bit doubles them, −1 halves them).</div>")
+    return f'<div class="why">{"".join(blocks)}{note}</div>'
+
+
+def next_html(frame: pd.DataFrame | None, kb: Knowledge, top: int = 5) -> str:
+    """The most informative findings still unknown, from ``reasoning.next_questions``."""
+    if frame is None:
+        return '<div class="next-questions tb-note">Suggested next questions are not available yet.</div>'
+    if frame.empty:
+        return '<div class="next-questions tb-note">Every finding is already set.</div>'
+    rows = []
+    for fid, r in frame.head(top).iterrows():
+        if "moves" in r:
+            effect = (f"{esc(kb.label(str(r['moves'])))} {percent(float(r['moves_from']))} → "
+                      f"{percent(float(r['moves_to']))}")
+        else:
+            effect = f"shift {float(r['best_shift']):.2f}"
+        rows.append(
+            f'<tr data-finding="{esc(fid)}"><td>{esc(r["label"])}</td>'
+            f'<td class="tb-num">{float(r["expected_gain_bits"]):.2f}</td>'
+            f'<td>{esc(state_label(r["best_state"]))}</td><td>{effect}</td></tr>'
+        )
+    head = ('<tr><th>Ask about</th><th class="tb-num">Gain (bits)</th><th>Most telling answer</th>'
+            '<th>It would move (explains)</th></tr>')
+    note = ('<div class="tb-note">Gain: how much the answer is expected to sharpen the differential, '
+            "on average over the possible answers.</div>")
+    return f'<div class="next-questions"><table class="tb-table">{head}{"".join(rows)}</table>{note}</div>'
+
+
+def _top_list(frame: pd.DataFrame, top: int) -> str:
+    items = "".join(
+        f'<tr data-condition="{esc(cid)}"><td>{esc(r["label"])}</td><td class="tb-num">{percent(float(r["explains"]))}</td></tr>'
+        for cid, r in frame.head(top).iterrows()
+    )
+    return f'<table class="tb-table"><tr><th>Top conditions</th><th class="tb-num">Explains</th></tr>{items}</table>'
+
+
+def _signed(delta: float) -> str:
+    if abs(delta) < 0.005:
+        return '<span class="tb-muted">no change</span>'
+    arrow, cls = ("▲", "tb-for") if delta > 0 else ("▼", "tb-against")
+    points = round(100 * abs(delta))
+    return f'<span class="{cls}">{arrow} {points} point{"" if points == 1 else "s"}</span>'
+
+
+def changes_html(table: pd.DataFrame, top: int = 8) -> str:
+    """The conditions that move most between two scenarios, from ``reasoning.compare``."""
+    explains = [c for c in table.columns if c.startswith("explains_")]
+    present = [c for c in table.columns if c.startswith("probability_")]
+    if len(explains) != 2 or len(present) != 2 or "delta_explains" not in table:
+        return ""
+    body = "".join(
+        f'<tr data-condition="{esc(cid)}"><td>{esc(r["label"])}</td>'
+        f'<td class="tb-num">{percent(float(r[explains[0]]))} → {percent(float(r[explains[1]]))}</td>'
+        f'<td>{_signed(float(r["delta_explains"]))}</td>'
+        f'<td class="tb-num">{percent(float(r[present[0]]))} → {percent(float(r[present[1]]))}</td></tr>'
+        for cid, r in table.head(top).iterrows()
+    )
+    head = ('<tr><th>Condition</th><th class="tb-num">Explains (current → saved)</th>'
+            '<th>Change</th><th class="tb-num">Present (current → saved)</th></tr>')
+    return f'<div class="tb-heading">What moves most between them</div><table class="tb-table compare-changes">{head}{body}</table>'
+
+
+def compare_html(names: tuple[str, str], results: tuple, kb: Knowledge, table: pd.DataFrame | None = None, top: int = 5) -> str:
+    """Two scenarios side by side: evidence (differences marked), top conditions and triage."""
+    evidences = [r.evidence for r in results]
+    columns = []
+    for name, result, other in zip(names, results, reversed(evidences), strict=True):
+        items = []
+        for var, state in result.evidence.items():
+            differs = other.get(var) != state
+            text = esc(f"{kb.label(var)}: {state_label(state)}")
+            items.append(f"<li><b>{text}</b></li>" if differs else f"<li>{text}</li>")
+        evidence = (f'<ul style="margin:2px 0;padding-left:18px">{"".join(items)}</ul>' if items
+                    else '<div class="tb-note">no findings set</div>')
+        columns.append(
+            f'<div class="compare-column" style="flex:1 1 0;min-width:260px;padding:0 8px">'
+            f'<div class="tb-heading">{esc(name)}</div>{evidence}{_top_list(result.conditions, top)}{triage_html(result.triage)}</div>'
+        )
+    extra = changes_html(table) if table is not None and not table.empty else ""
+    note = '<div class="tb-note">Findings in bold differ between the two scenarios.</div>'
+    return f'<div class="compare"><div style="display:flex;gap:8px">{"".join(columns)}</div>{note}{extra}</div>'

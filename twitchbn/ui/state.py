@@ -1,0 +1,180 @@
+"""Explorer state and scenario files: plain traitlets and file I/O, no widget import.
+
+``ExplorerState`` holds the evidence and the ``QueryResult`` it gives; every change is validated
+by ``Model.query`` before it is accepted, so the state never holds evidence the model refuses.
+Scenarios are saved as the contract's JSON result document (which ``twitchbn query
+--evidence-file`` also reads), written atomically, and validated when read back.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from urllib.parse import parse_qsl
+
+import pandas as pd
+from traitlets import Dict, HasTraits, Instance
+
+from twitchbn.errors import EvidenceError, TwitchbnError, shorten
+from twitchbn.inference import Model, QueryResult
+
+SCENARIO_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,59}$")
+
+
+def reasoning() -> ModuleType | None:
+    """The optional ``twitchbn.reasoning`` module, or None while it does not exist."""
+    try:
+        return importlib.import_module("twitchbn.reasoning")
+    except ImportError:
+        return None
+
+
+class ExplorerState(HasTraits):
+    """Evidence and its query result; views observe ``result``.
+
+    >>> import twitchbn
+    >>> state = ExplorerState(twitchbn.load_model("tests/fixtures/tiny"))
+    >>> state.set("twitch_eyelid", "yes")
+    >>> state.result.top
+    'sleep_deprivation'
+    """
+
+    evidence = Dict()
+    result = Instance(QueryResult)
+
+    def __init__(self, model: Model, evidence: Mapping[str, Any] | None = None):
+        super().__init__()
+        self.model = model
+        self.replace(evidence or {})
+
+    def replace(self, evidence: Mapping[str, Any]) -> None:
+        """Make ``evidence`` the whole evidence; raises (and changes nothing) if the model refuses it."""
+        result = self.model.query(evidence)
+        with self.hold_trait_notifications():
+            self.evidence = dict(result.evidence)
+            self.result = result
+
+    def set(self, variable: str, state: str | None) -> None:
+        """Set one variable to a state, or back to unknown with ``None``."""
+        evidence = dict(self.evidence)
+        if state is None:
+            evidence.pop(variable, None)
+        else:
+            evidence[variable] = state
+        self.replace(evidence)
+
+    def reset(self) -> None:
+        """Every variable back to unknown."""
+        self.replace({})
+
+    # -- reasoning (optional module) ---------------------------------------------------------
+    def why(self, condition: str | None = None, top: int = 3) -> pd.DataFrame | None:
+        """Evidence weights for or against the top conditions (None while reasoning is missing)."""
+        module = reasoning()
+        if module is None or not hasattr(module, "why"):
+            return None
+        return module.why(self.model, dict(self.evidence), condition=condition, top=top)
+
+    def next_questions(self, serious: bool = False) -> pd.DataFrame | None:
+        """Unasked findings ranked by expected information (None while reasoning is missing)."""
+        module = reasoning()
+        if module is None or not hasattr(module, "next_questions"):
+            return None
+        return module.next_questions(self.model, dict(self.evidence), serious=serious)
+
+    def compare(self, other: Mapping[str, Any]) -> tuple[QueryResult, pd.DataFrame | None]:
+        """The result for ``other`` evidence, and reasoning's comparison table when it exists."""
+        theirs = self.model.query(other)
+        module = reasoning()
+        table = None
+        if module is not None and hasattr(module, "compare"):
+            table = module.compare(self.model, dict(self.evidence), dict(theirs.evidence))
+        return theirs, table
+
+
+# -- scenario files ---------------------------------------------------------------------------
+def scenario_path(directory: str | Path, name: str) -> Path:
+    """Where scenario ``name`` lives in ``directory``; refuses names that are not plain file names."""
+    name = name.strip()
+    if name.endswith(".json"):
+        name = name[: -len(".json")]
+    if not SCENARIO_NAME.match(name):
+        raise EvidenceError(
+            f"scenario name '{shorten(name)}' must be 1-60 letters, digits, spaces, '.', '_' or '-' (starting with a letter or digit)"
+        )
+    return Path(directory) / f"{name}.json"
+
+
+def save_scenario(path: str | Path, result: QueryResult) -> Path:
+    """Write ``result`` as the contract's JSON document, atomically (temp file, fsync, rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def parse_scenario(text: str | bytes, model: Model, name: str = "scenario") -> dict[str, str]:
+    """Evidence of a scenario file's text (a result document or a plain object); validated."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise EvidenceError(f"{name} is not a UTF-8 text file; expected a JSON scenario") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise EvidenceError(f"{name} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    if isinstance(data, dict) and "evidence" in data:
+        data = data["evidence"]
+    if not isinstance(data, dict):
+        raise EvidenceError(f"{name} must hold a JSON object of variable to state; got {type(data).__name__}")
+    try:
+        checked = model.check_evidence(data)
+        model.query(checked)
+    except EvidenceError as exc:
+        raise EvidenceError(f"{name}: {exc}", variable=exc.variable, state=exc.state) from None
+    except TwitchbnError as exc:
+        raise EvidenceError(f"{name}: {exc}") from None
+    return checked
+
+
+def load_scenario(path: str | Path, model: Model) -> dict[str, str]:
+    """Read and validate the scenario file at ``path``; returns its evidence."""
+    path = Path(path)
+    try:
+        text = path.read_bytes()
+    except FileNotFoundError:
+        raise EvidenceError(f"scenario file '{shorten(path.name)}' does not exist") from None
+    except OSError as exc:
+        raise EvidenceError(f"scenario file '{shorten(path.name)}' cannot be read ({exc.__class__.__name__})") from None
+    return parse_scenario(text, model, name=f"scenario '{shorten(path.name)}'")
+
+
+def list_scenarios(directory: str | Path) -> list[str]:
+    """Names of the saved scenarios in ``directory`` (empty when it does not exist yet)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    return sorted(p.stem for p in directory.glob("*.json") if not p.name.startswith("."))
+
+
+def evidence_from_query(query: str) -> dict[str, str]:
+    """Evidence from a page's query string (``?twitch_eyelid=yes&sleep_hours=under_7``); unchecked."""
+    return {key: value for key, value in parse_qsl(query.lstrip("?"), keep_blank_values=False)}
