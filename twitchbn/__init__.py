@@ -10,14 +10,14 @@ An educational and exploratory aid, not a diagnosis. The public API::
 
 __version__ = "0.1.0"
 
-from twitchbn.errors import (  # noqa: E402
+from twitchbn.errors import (
     EvidenceError,
     ImpossibleEvidenceError,
     KnowledgeBaseError,
     TwitchbnError,
 )
-from twitchbn.inference import Model, QueryResult, load_model  # noqa: E402
-from twitchbn.knowledge import Knowledge, load_knowledge  # noqa: E402
+from twitchbn.inference import Model, QueryResult, load_model
+from twitchbn.knowledge import Knowledge, load_knowledge
 
 __all__ = [
     "EvidenceError",

@@ -35,13 +35,18 @@ def read_evidence(pairs: Sequence[str], file: str | None) -> dict[str, Any]:
         except FileNotFoundError:
             raise EvidenceError(f"evidence file '{shorten(file, keep_end=True)}' does not exist") from None
         except (OSError, UnicodeDecodeError) as exc:
-            raise EvidenceError(f"evidence file '{shorten(file, keep_end=True)}' cannot be read ({exc.__class__.__name__})") from None
+            name = shorten(file, keep_end=True)
+            raise EvidenceError(f"evidence file '{name}' cannot be read ({exc.__class__.__name__})") from None
         except json.JSONDecodeError as exc:
-            raise EvidenceError(f"evidence file '{shorten(file, keep_end=True)}' must be a JSON object of variable to state; line {exc.lineno}: {exc.msg}") from None
+            name = shorten(file, keep_end=True)
+            raise EvidenceError(
+                f"evidence file '{name}' must be a JSON object of variable to state; line {exc.lineno}: {exc.msg}"
+            ) from None
         if isinstance(data, dict) and isinstance(data.get("evidence"), dict) and "conditions" in data:
             data = data["evidence"]  # a saved result document
         if not isinstance(data, dict):
-            raise EvidenceError(f"evidence file '{shorten(file, keep_end=True)}' must hold a JSON object of variable to state; got {type(data).__name__}")
+            name = shorten(file, keep_end=True)
+            raise EvidenceError(f"evidence file '{name}' must hold a JSON object of variable to state; got {type(data).__name__}")
         evidence.update(data)
     for pair in pairs:
         variable, sep, state = pair.partition("=")
@@ -52,7 +57,9 @@ def read_evidence(pairs: Sequence[str], file: str | None) -> dict[str, Any]:
 
 
 def add_evidence_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-e", "--evidence", action="append", default=[], metavar="VAR=STATE", help="a finding or condition and its state (repeatable)")
+    parser.add_argument(
+        "-e", "--evidence", action="append", default=[], metavar="VAR=STATE", help="a finding or condition and its state (repeatable)"
+    )
     parser.add_argument("--evidence-file", metavar="FILE.json", help="JSON object of variable -> state (a saved result also works)")
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
     parser.add_argument("--kb", metavar="DIR", help="knowledge base directory (default: the shipped data/)")
@@ -101,8 +108,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from twitchbn.knowledge import load_knowledge
 
     kb = load_knowledge(args.path)
-    model = Model(kb)
-    model.network  # builds the pgmpy network and runs its check_model as a second line
+    Model(kb).network  # noqa: B018 - building it runs pgmpy's check_model as a second line
     links = sum(len(f.links) for f in kb.findings) + sum(len(c.risk_factors) for c in kb.conditions)
     print(f"{kb.path}: valid — {len(kb.conditions)} conditions, {len(kb.exposures)} exposures, "
           f"{len(kb.findings)} findings, {links} links; sha256 {kb.sha256[:12]}")

@@ -257,7 +257,7 @@ class Engine:
                 with np.errstate(divide="ignore"):
                     log_scale = log_scale + np.log(_total(factors[0][0], B))
                 continue
-            alpha, log_scale = _rescale(_contract([(alpha, info["in"])] + factors, out_vars), log_scale)
+            alpha, log_scale = _rescale(_contract([(alpha, info["in"]), *factors], out_vars), log_scale)
         with np.errstate(divide="ignore"):
             log_z = np.log(alpha.reshape(B)) + log_scale + log_const
         if not marginals:
@@ -271,11 +271,11 @@ class Engine:
             factors, out_vars, info = steps[k]
             local = info["status"] + "".join(info["entering_x"].values())
             if info["isolated"]:
-                joint = np.broadcast_to(factors[0][0], (B,) + factors[0][0].shape[1:])
+                joint = np.broadcast_to(factors[0][0], (B, *factors[0][0].shape[1:]))
                 joint = np.einsum(f"...{factors[0][1]}->...{local}", joint)
             else:
-                joint = _contract([(alphas[k], info["in"])] + factors + [(beta, out_vars)], local)
-                beta, _ = _rescale(_contract(factors + [(beta, out_vars)], info["in"]), np.zeros(B))
+                joint = _contract([(alphas[k], info["in"]), *factors, (beta, out_vars)], local)
+                beta, _ = _rescale(_contract([*factors, (beta, out_vars)], info["in"]), np.zeros(B))
             status[:, self.order[k], :] = _normalise(np.einsum(f"...{local}->...{info['status']}", joint))
             for x, letter in info["entering_x"].items():
                 xmarg[:, x, : self.exposure_card[x]] = _normalise(np.einsum(f"...{local}->...{letter}", joint))
@@ -426,7 +426,7 @@ def _contract(operands: list[tuple[np.ndarray, str]], out: str) -> np.ndarray:
 
 def _rescale(arr: np.ndarray, log_scale: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     B = log_scale.shape[0]
-    arr = np.broadcast_to(arr, (B,) + arr.shape[1:]) if arr.shape[0] != B else arr
+    arr = np.broadcast_to(arr, (B, *arr.shape[1:])) if arr.shape[0] != B else arr
     flat = arr.reshape(B, -1)
     m = flat.max(axis=1) if flat.shape[1] else np.ones(B)
     safe = np.where(m > 0, m, 1.0)

@@ -312,7 +312,8 @@ def load_knowledge(path: str | Path | None = None) -> Knowledge:
     """
     root = Path(path) if path is not None else default_path()
     if not root.is_dir():
-        raise KnowledgeBaseError([f"{root}: knowledge base must be a directory laid out like data/ ({', '.join(FILES)})"], path=str(root))
+        message = f"{root}: knowledge base must be a directory laid out like data/ ({', '.join(FILES)})"
+        raise KnowledgeBaseError([message], path=str(root))
     faults = _Faults()
     raw = {name: _read_yaml(root / name, faults) for name in FILES}
     if faults.items:
@@ -323,7 +324,8 @@ def load_knowledge(path: str | Path | None = None) -> Knowledge:
     exposure_states = {e.id: e.states for e in exposures}
     conditions = _load_conditions(raw["conditions.yaml"], vocab_conditions, exposure_states, faults)
     findings = _load_findings(raw["findings.yaml"], vocab_findings, set(exposure_states), {c.id for c in conditions}, faults)
-    _check_ids("exposures.yaml + findings.yaml", "finding", [e.id for e in exposures] + [f.id for f in findings], set(vocab_findings), faults)
+    finding_ids = [e.id for e in exposures] + [f.id for f in findings]
+    _check_ids("exposures.yaml + findings.yaml", "finding", finding_ids, set(vocab_findings), faults)
     all_states = {**exposure_states, **{f.id: f.states for f in findings}, **{c.id: CONDITION_STATES for c in conditions}}
     triage = _load_triage(raw["triage.yaml"], all_states, faults)
     if faults.items:
@@ -348,7 +350,8 @@ def _load_exposures(raw: Any, vocab: dict, faults: _Faults) -> list[Exposure]:
         states = vocab[eid]["states"]
         prior = entry.get("prior")
         if not isinstance(prior, dict) or set(map(str, prior)) != set(states):
-            faults.add(f"exposures.yaml {eid}", f"prior must give one entry per state {list(states)}; got {sorted(map(str, prior)) if isinstance(prior, dict) else prior!r}")
+            got = sorted(map(str, prior)) if isinstance(prior, dict) else prior
+            faults.add(f"exposures.yaml {eid}", f"prior must give one entry per state {list(states)}; got {got!r}")
             continue
         numbers = tuple(_number(prior[s], f"exposures.yaml {eid} prior[{s}]", faults) for s in states)
         if any(n is None for n in numbers):
@@ -463,7 +466,8 @@ def _load_triage(raw: Any, states: dict, faults: _Faults) -> Triage:
             faults.add(f"triage.yaml {name}", f"level must be one of {list(LEVELS)}; got {block.get('level')!r}")
     persistent = blocks["persistent"]
     if persistent and persistent.get("state") not in states.get(str(persistent.get("finding")), ()):
-        faults.add("triage.yaml persistent", f"finding/state '{persistent.get('finding')}={persistent.get('state')}' is not a valid finding state")
+        pair = f"{persistent.get('finding')}={persistent.get('state')}"
+        faults.add("triage.yaml persistent", f"finding/state '{pair}' is not a valid finding state")
     everyday = raw.get("everyday_causes") or {}
     categories = tuple(map(str, everyday.get("categories") or ()))
     conditions = tuple(map(str, everyday.get("conditions") or ()))

@@ -12,7 +12,6 @@ in other engines (pyAgrum).
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +39,7 @@ def _max_step(u_dist: np.ndarray, z_by_active: np.ndarray) -> np.ndarray:
     cu = np.cumsum(u_dist, axis=1)  # (U, n)
     cz = np.cumsum(z_by_active, axis=1)  # (A, n)
     cum = cu[:, None, :] * cz[None, :, :]  # (U, A, n)
-    pmf = np.diff(np.concatenate([np.zeros(cum.shape[:2] + (1,)), cum], axis=2), axis=2)
+    pmf = np.diff(np.concatenate([np.zeros((*cum.shape[:2], 1)), cum], axis=2), axis=2)
     return np.clip(np.moveaxis(pmf, 2, 0), 0.0, 1.0)
 
 
@@ -122,6 +121,6 @@ def export_network(net: DiscreteBayesianNetwork, fmt: str, path: str | Path | No
 
 def _atomic_write(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
-    with io.open(tmp, "w", encoding="utf-8") as handle:
+    with open(tmp, "w", encoding="utf-8") as handle:
         handle.write(text)
     tmp.replace(path)
