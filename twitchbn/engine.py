@@ -245,37 +245,52 @@ class Engine:
 
         steps = [self._step_factors(k, span, acc_info, xprior, unary, act) for k in range(nc)]
 
-        # Forward pass: alphas[k] is the message entering step k (axes = its frontier). A step
-        # whose factors touch no frontier variable only rescales the message.
-        alphas = []
-        alpha = np.ones((B,))
+        # Forward pass. alphas[k] is the message entering step k (axes: its frontier); pre[k]
+        # keeps the step's own letters (status, entering exposures) beside the new frontier so
+        # that the backward pass gets each step's marginals with one product. A step whose
+        # factors touch no frontier variable only rescales the message.
+        alphas: list[np.ndarray] = []
+        pre: list[np.ndarray | None] = []
         log_scale = np.zeros(B)
+        alpha = np.ones((B,))
         for k in range(nc):
             alphas.append(alpha)
             factors, out_vars, info = steps[k]
             if info["isolated"]:
+                pre.append(None)
                 with np.errstate(divide="ignore"):
                     log_scale = log_scale + np.log(_total(factors[0][0], B))
                 continue
-            alpha, log_scale = _rescale(_contract([(alpha, info["in"]), *factors], out_vars), log_scale)
+            local = info["local"]
+            joint = _contract([(alpha, info["in"]), *factors], out_vars + local) if marginals else None
+            if joint is None:
+                step_out = _contract([(alpha, info["in"]), *factors], out_vars)
+            else:
+                step_out = np.einsum(f"...{out_vars}{local}->...{out_vars}", joint)
+            scale = _scale(step_out, B)
+            alpha = step_out / scale.reshape((B,) + (1,) * (step_out.ndim - 1))
+            pre.append(None if joint is None else joint / scale.reshape((B,) + (1,) * (joint.ndim - 1)))
+            with np.errstate(divide="ignore"):
+                log_scale = log_scale + np.log(scale)
         with np.errstate(divide="ignore"):
             log_z = np.log(alpha.reshape(B)) + log_scale + log_const
         if not marginals:
             return Sweep(log_z, None, None)
 
-        # Backward pass; each step's marginals combine alpha, the step's factors and beta.
+        # Backward pass: marginals of step k = pre[k] summed against beta_k.
         status = np.zeros((B, nc, 3))
         xmarg = np.zeros((B, len(self.exposure_ids), max(self.exposure_card)))
         beta = np.ones((B,))
         for k in reversed(range(nc)):
             factors, out_vars, info = steps[k]
-            local = info["status"] + "".join(info["entering_x"].values())
+            local = info["status"] + "".join(info["entering_x"].values())  # the step's marginals
             if info["isolated"]:
                 joint = np.broadcast_to(factors[0][0], (B, *factors[0][0].shape[1:]))
                 joint = np.einsum(f"...{factors[0][1]}->...{local}", joint)
             else:
-                joint = _contract([(alphas[k], info["in"]), *factors, (beta, out_vars)], local)
-                beta, _ = _rescale(_contract([*factors, (beta, out_vars)], info["in"]), np.zeros(B))
+                joint = np.einsum(f"...{out_vars}{info['local']},...{out_vars}->...{local}", pre[k], beta)
+                beta = _contract([*factors, (beta, out_vars)], info["in"])
+                beta = beta / _scale(beta, B).reshape((B,) + (1,) * (beta.ndim - 1))
             status[:, self.order[k], :] = _normalise(np.einsum(f"...{local}->...{info['status']}", joint))
             for x, letter in info["entering_x"].items():
                 xmarg[:, x, : self.exposure_card[x]] = _normalise(np.einsum(f"...{local}->...{letter}", joint))
@@ -354,7 +369,8 @@ class Engine:
         keep = set(in_vars) | set(out_vars) | {s_letter} | set(entering_x.values())
         factors = _merge_small(factors, keep)
         isolated = len(factors) == 1 and not (set(factors[0][1]) & (set(in_vars) | set(out_vars)))
-        info = {"status": s_letter, "entering_x": entering_x, "in": in_vars, "isolated": isolated}
+        local = "".join(ch for ch in dict.fromkeys(s_letter + "".join(entering_x.values())) if ch not in out_vars)
+        info = {"status": s_letter, "entering_x": entering_x, "in": in_vars, "isolated": isolated, "local": local}
         return factors, out_vars, info
 
 
@@ -424,15 +440,11 @@ def _contract(operands: list[tuple[np.ndarray, str]], out: str) -> np.ndarray:
     return np.einsum(f"...{have}->...{out}", result) if have != out else result
 
 
-def _rescale(arr: np.ndarray, log_scale: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    B = log_scale.shape[0]
-    arr = np.broadcast_to(arr, (B, *arr.shape[1:])) if arr.shape[0] != B else arr
-    flat = arr.reshape(B, -1)
+def _scale(arr: np.ndarray, B: int) -> np.ndarray:
+    """Per-batch-row maximum of a message (1 where the row is all zero), for rescaling."""
+    flat = np.broadcast_to(arr, (B, *arr.shape[1:])).reshape(B, -1)
     m = flat.max(axis=1) if flat.shape[1] else np.ones(B)
-    safe = np.where(m > 0, m, 1.0)
-    arr = arr / safe.reshape((B,) + (1,) * (arr.ndim - 1))
-    with np.errstate(divide="ignore"):
-        return arr, log_scale + np.where(m > 0, np.log(safe), -np.inf)
+    return np.where(m > 0, m, 1.0)
 
 
 def _normalise(m: np.ndarray) -> np.ndarray:

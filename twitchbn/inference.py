@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from twitchbn import __version__
-from twitchbn.engine import CAUSING, Engine, Sweep, Variant
+from twitchbn.engine import CAUSING, Engine, Params, Sweep, Variant
 from twitchbn.errors import EvidenceError, ImpossibleEvidenceError, closest, shorten
 from twitchbn.knowledge import Knowledge, load_knowledge
 from twitchbn.triage import TriageResult, assess, everyday_ids
@@ -63,11 +63,15 @@ class QueryResult:
 
 
 class Model:
-    """A compiled knowledge base: validated numbers, the exact engine and (lazily) the network."""
+    """A compiled knowledge base: validated numbers, the exact engine and (lazily) the network.
 
-    def __init__(self, kb: Knowledge):
+    ``params`` replaces the knowledge base's point values (graph surgery for interventions,
+    parameter draws); by default the hand-set numbers are used.
+    """
+
+    def __init__(self, kb: Knowledge, params: Params | None = None):
         self.kb = kb
-        self.engine = Engine(kb)
+        self.engine = Engine(kb, params)
         self.variables: dict[str, tuple[str, ...]] = kb.variables
         self._causes = {f"cause_{c.id}": ("no", "yes") for c in kb.conditions}
         everyday = set(everyday_ids(kb))
@@ -80,7 +84,7 @@ class Model:
         """The pgmpy ``DiscreteBayesianNetwork`` of the same distribution (built on first use)."""
         from twitchbn.model import build_network
 
-        return build_network(self.kb, self.engine)
+        return build_network(self.kb, self.engine, self.engine.params)
 
     # -- evidence -------------------------------------------------------------------------------
     def states(self, variable: str) -> tuple[str, ...]:
