@@ -104,6 +104,8 @@ class Engine:
         self._keys.update({c: ("c", i) for i, c in enumerate(self.condition_ids)})
         self._keys.update({f"cause_{c}": ("k", i) for i, c in enumerate(self.condition_ids)})
         self._keys.update({f: ("f", i) for i, f in enumerate(self.finding_ids)})
+        self._x_ids = frozenset(self.exposure_ids)
+        self._orders: dict[tuple, tuple[int, ...]] = {}
         self.params = params if params is not None else self.point_params()
         self.order = self._condition_order()
         self.position = {c: k for k, c in enumerate(self.order)}
@@ -221,10 +223,12 @@ class Engine:
             for f, s in variant.at_most:
                 at_most(f, s, b)
 
-        # Status prior given parents is built per step from cpt and activation.
+        # The condition order of this pass keeps the frontier small for this evidence.
+        order = self.sweep_order(tuple(sorted(f for f, _ in accumulators)), frozenset(k for k in evidence if k in self._x_ids))
+        position = {c: k for k, c in enumerate(order)}
         span: dict[tuple[str, int], tuple[int, int]] = {}
         for x, kids in self._children.items():
-            pos = [self.position[c] for c in kids]
+            pos = [position[c] for c in kids]
             span[("x", x)] = (min(pos), max(pos))
         for x in range(len(self.exposure_ids)):
             if x not in self._children:  # an exposure no condition depends on: a constant
@@ -239,11 +243,11 @@ class Engine:
                 with np.errstate(divide="ignore"):
                     log_const += np.log(init[:, 1]) if pb > 1 else np.log(init[0, 1])
                 continue
-            pos = [self.position[c] for c in parents]
+            pos = [position[c] for c in parents]
             span[("a", f)] = (min(pos), max(pos))
             acc_info[f] = (s, init)
 
-        steps = [self._step_factors(k, span, acc_info, xprior, unary, act) for k in range(nc)]
+        steps = [self._step_factors(order[k], k, span, acc_info, xprior, unary, act) for k in range(nc)]
 
         # Forward pass. alphas[k] is the message entering step k (axes: its frontier); pre[k]
         # keeps the step's own letters (status, entering exposures) beside the new frontier so
@@ -291,7 +295,7 @@ class Engine:
                 joint = np.einsum(f"...{out_vars}{info['local']},...{out_vars}->...{local}", pre[k], beta)
                 beta = _contract([*factors, (beta, out_vars)], info["in"])
                 beta = beta / _scale(beta, B).reshape((B,) + (1,) * (beta.ndim - 1))
-            status[:, self.order[k], :] = _normalise(np.einsum(f"...{local}->...{info['status']}", joint))
+            status[:, order[k], :] = _normalise(np.einsum(f"...{local}->...{info['status']}", joint))
             for x, letter in info["entering_x"].items():
                 xmarg[:, x, : self.exposure_card[x]] = _normalise(np.einsum(f"...{local}->...{letter}", joint))
         for x in range(len(self.exposure_ids)):
@@ -303,9 +307,34 @@ class Engine:
         """Engine key of a network variable: exposure, condition, finding or cause node."""
         return self._keys[var]
 
-    def _step_factors(self, k, span, acc_info, xprior, unary, act):
-        """Factors of step k as (array, letters) pairs and the letters of the new frontier."""
-        c = self.order[k]
+    def sweep_order(self, positive: tuple[int, ...], observed: frozenset[str]) -> tuple[int, ...]:
+        """Condition order for a pass: greedy, each step adding the condition that keeps the
+        frontier (open accumulators of ``positive`` findings, unobserved shared exposures)
+        smallest. Cached per evidence shape; any order gives the same exact answer.
+        """
+        key = (positive, observed)
+        if key not in self._orders:
+            items = [(frozenset(self.finding_parents[f]), 2) for f in positive if self.finding_parents[f]]
+            items += [(frozenset(kids), self.exposure_card[x]) for x, kids in self._children.items()
+                      if self.exposure_ids[x] not in observed and len(kids) > 1]
+            placed: set[int] = set()
+            order: list[int] = []
+            for _ in range(len(self.condition_ids)):
+                def cost(c: int) -> tuple[int, int, int]:
+                    done = placed | {c}
+                    size = math.prod(card for parents, card in items if parents & done and not parents <= done)
+                    closed = sum(1 for parents, _ in items if c in parents and parents <= done)
+                    return (size, -closed, self.position[c])
+                best = min((c for c in self.order if c not in placed), key=cost)
+                order.append(best)
+                placed.add(best)
+            if len(self._orders) > 4096:
+                self._orders.clear()
+            self._orders[key] = tuple(order)
+        return self._orders[key]
+
+    def _step_factors(self, c, k, span, acc_info, xprior, unary, act):
+        """Factors of step k (condition c) as (array, letters) pairs and the new frontier's letters."""
         letters = iter(_LETTERS)
         # Letters of the incoming frontier are assigned by the caller's alpha: we rebuild the
         # frontier variable list deterministically from spans.
