@@ -166,31 +166,42 @@ class Model:
 
     def result(self, checked: dict[str, str], sweep: Sweep, row: int, log_no_everyday: float) -> QueryResult:
         """Assemble a ``QueryResult`` from row ``row`` of a sweep and log P(no everyday cause | e)."""
-        p_no_everyday = float(np.exp(min(0.0, log_no_everyday)))
-        frame = self._frame(sweep.status[row])
+        status = sweep.status[row]
         exposures = {
             x.id: {s: float(sweep.exposures[row, i, j]) for j, s in enumerate(x.states)} for i, x in enumerate(self.kb.exposures)
         }
-        triage = assess(self.kb, checked, frame, p_no_everyday)
-        return QueryResult(checked, frame, triage, dict(self.info), exposures, p_no_everyday)
+        # 1 - P(absent) is exactly 0 or 1 for a condition given as evidence.
+        return self.assemble(checked, 1.0 - status[:, 0], status[:, CAUSING], float(np.exp(min(0.0, log_no_everyday))), exposures)
 
-    def _frame(self, status: np.ndarray) -> pd.DataFrame:
+    def assemble(
+        self, checked: dict[str, str], probability: np.ndarray, explains: np.ndarray, p_no_everyday: float,
+        exposures: dict[str, dict[str, float]] | None = None,
+    ) -> QueryResult:
+        """The ranked differential and triage from per-condition posteriors (engine order)."""
+        probability = np.clip(probability, 0.0, 1.0)
+        explains = np.clip(np.minimum(explains, probability), 0.0, None)
+        ids = self.engine.condition_ids
+        order = sorted(range(len(ids)), key=lambda i: (-explains[i], ids[i]))
+        frame = self._table.iloc[order].assign(probability=probability[order], explains=explains[order])
+        triage = assess(self.kb, checked, frame, p_no_everyday)
+        return QueryResult(checked, frame, triage, dict(self.info), exposures or {}, p_no_everyday)
+
+    @cached_property
+    def _table(self) -> pd.DataFrame:
+        """Labels, categories and priors of the conditions (engine order), posteriors to fill."""
         prior = self._prior.status[0]
         kb = self.kb
-        # 1 - P(absent) is exactly 0 or 1 for a condition given as evidence; clip rounding.
-        probability = np.clip(1.0 - status[:, 0], 0.0, 1.0)
-        frame = pd.DataFrame(
+        return pd.DataFrame(
             {
                 "label": [c.label for c in kb.conditions],
                 "category": [c.category for c in kb.conditions],
                 "prior": np.clip(1.0 - prior[:, 0], 0.0, 1.0),
-                "probability": probability,
-                "explains": np.minimum(status[:, CAUSING], probability),
+                "probability": np.nan,
+                "explains": np.nan,
                 "prior_explains": prior[:, CAUSING],
             },
             index=pd.Index([c.id for c in kb.conditions], name="id"),
         )
-        return frame.loc[sorted(frame.index, key=lambda cid: (-frame.at[cid, "explains"], cid))]
 
 
 def load_model(path: str | Path | None = None) -> Model:

@@ -30,7 +30,7 @@ def cause_node(condition: str) -> str:
     return f"cause_{condition}"
 
 
-def _max_step(u_dist: np.ndarray, z_by_active: np.ndarray) -> np.ndarray:
+def max_step(u_dist: np.ndarray, z_by_active: np.ndarray) -> np.ndarray:
     """Distribution of max(U, Z) for each U distribution row and each Z column.
 
     ``u_dist``: (U, n) rows of distributions of U; ``z_by_active``: (A, n) distributions of Z.
@@ -89,12 +89,12 @@ def build_network(kb: Knowledge, engine: Engine | None = None, params: Params | 
             net.add_node(name)
             net.add_edge(parent, name)
             if prev_name is None:
-                table = _max_step(leak[None, :], z)[:, 0, :]  # (n, active)
+                table = max_step(leak[None, :], z)[:, 0, :]  # (n, active)
                 cpds.append(TabularCPD(name, n, table, evidence=[parent], evidence_card=[2],
                                        state_names={name: list(f.states), parent: list(pstates)}))
             else:
                 net.add_edge(prev_name, name)
-                table = _max_step(np.eye(n), z).reshape(n, -1)  # (n, prev * active)
+                table = max_step(np.eye(n), z).reshape(n, -1)  # (n, prev * active)
                 cpds.append(TabularCPD(name, n, table, evidence=[prev_name, parent], evidence_card=[n, 2],
                                        state_names={name: list(f.states), prev_name: list(f.states), parent: list(pstates)}))
             prev_name = name

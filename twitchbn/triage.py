@@ -68,11 +68,12 @@ def assess(kb: Knowledge, evidence: Mapping[str, str], conditions: pd.DataFrame,
     if likely:
         categories = set(likely.get("categories", ()))
         ids = set(likely.get("conditions", ()))
-        for cid, row in conditions.iterrows():
-            if (row["category"] in categories or cid in ids) and row["probability"] >= likely["threshold"]:
+        rows = zip(conditions.index, conditions["label"], conditions["category"], conditions["probability"], strict=True)
+        for cid, label, category, probability in rows:
+            if (category in categories or cid in ids) and probability >= likely["threshold"]:
                 found.append(
                     (likely.get("level", "see_doctor"),
-                     f"{row['label']} is likely (probability {row['probability']:.2f}): a doctor can confirm and treat it.")
+                     f"{label} is likely (probability {probability:.2f}): a doctor can confirm and treat it.")
                 )
 
     reported = twitching_reported(kb, evidence)

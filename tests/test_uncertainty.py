@@ -1,0 +1,266 @@
+"""Plausible ranges, posterior intervals and the sensitivity tornado (twitchbn.uncertainty)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from conftest import DATA, REPO, TINY, load_cases
+
+import twitchbn
+from twitchbn import uncertainty
+from twitchbn.errors import EvidenceError, ImpossibleEvidenceError, KnowledgeBaseError, TwitchbnError
+from twitchbn.knowledge import Number, load_knowledge
+from twitchbn.uncertainty import draw, plausible_range, posterior_intervals, sensitivity, slots
+
+SEEDED = "003_d14b87ccbcc0eca4.txt: a paraphrase"
+HELD_OUT = [case["evidence"] for case in load_cases(REPO / "tests" / "cases" / "heldout.yaml")[::6]]
+
+
+# -- plausible ranges ---------------------------------------------------------------------------
+def test_default_range_is_odds_times_or_over_three_for_convention():
+    low, high = plausible_range(Number(0.5, "why", "clinical convention", "here"))
+    assert (low, high) == pytest.approx((0.25, 0.75), abs=1e-15)
+
+
+def test_default_range_is_odds_times_or_over_two_for_a_seed_backed_number():
+    low, high = plausible_range(Number(0.5, "why", SEEDED, "here"))
+    assert (low, high) == pytest.approx((1 / 3, 2 / 3), abs=1e-15)
+
+
+def test_convention_ranges_are_wider_than_seeded_ones():
+    for p in (0.01, 0.2, 0.7, 0.97):
+        conv = plausible_range(Number(p, "why", "clinical convention", "here"))
+        seed = plausible_range(Number(p, "why", SEEDED, "here"))
+        assert conv[0] < seed[0] < p < seed[1] < conv[1] < 1.0
+
+
+def test_an_explicit_range_wins_over_the_rule():
+    assert plausible_range(Number(0.04, "why", SEEDED, "here", (0.02, 0.3))) == (0.02, 0.3)
+
+
+def test_zero_and_one_are_structural_and_stay_fixed():
+    assert plausible_range(Number(0.0, "why", "clinical convention", "here")) == (0.0, 0.0)
+    assert plausible_range(Number(1.0, "why", "clinical convention", "here")) == (1.0, 1.0)
+
+
+def test_a_binary_finding_number_gets_per_state_bounds_from_its_p_range():
+    low, high = plausible_range(Number((0.9, 0.1), "why", SEEDED, "here", (0.05, 0.2)))
+    assert low == pytest.approx((0.8, 0.05)) and high == pytest.approx((0.95, 0.2))
+
+
+def test_a_distribution_gets_the_rule_state_by_state():
+    low, high = plausible_range(Number((0.8, 0.15, 0.05), "why", "clinical convention", "here"))
+    for lo, p, hi in zip(low, (0.8, 0.15, 0.05), high, strict=True):
+        assert (lo, hi) == pytest.approx(plausible_range(Number(p, "why", "clinical convention", "here")))
+
+
+def _tiny_copy(tmp_path: Path) -> Path:
+    target = tmp_path / "kb"
+    shutil.copytree(TINY, target)
+    return target
+
+
+def test_validation_refuses_a_point_outside_its_range(tmp_path):
+    kb = _tiny_copy(tmp_path)
+    text = (kb / "findings.yaml").read_text().replace("leak: {p: 0.02, why: test", "leak: {p: 0.02, range: [0.05, 0.1], why: test")
+    (kb / "findings.yaml").write_text(text)
+    with pytest.raises(KnowledgeBaseError) as err:
+        load_knowledge(kb)
+    assert err.value.faults[0] == "findings.yaml twitch_eyelid leak: p must lie in its range [0.05, 0.1]; got 0.02"
+
+
+def test_validation_refuses_a_range_on_a_dist(tmp_path):
+    kb = _tiny_copy(tmp_path)
+    text = (kb / "findings.yaml").read_text()
+    text = text.replace("over_1_month: 0.1}, why: test", "over_1_month: 0.1}, range: [0.1, 0.2], why: test", 1)
+    (kb / "findings.yaml").write_text(text)
+    with pytest.raises(KnowledgeBaseError) as err:
+        load_knowledge(kb)
+    assert err.value.faults[0] == (
+        "findings.yaml problem_duration leak: range applies to a single probability p, not to a dist; got range [0.1, 0.2]")
+
+
+def test_every_shipped_number_lies_in_its_plausible_range(model):
+    for slot in slots(model.kb):
+        assert np.all(slot.low <= slot.point + 1e-15) and np.all(slot.point <= slot.high + 1e-15), slot.number(0).where
+        assert np.all(slot.low >= 0.0) and np.all(slot.high <= 1.0)
+
+
+# -- draws and parameter sets -------------------------------------------------------------------
+def test_draws_stay_within_ranges_and_sum_to_one(model):
+    slot_list = slots(model.kb)
+    for slot, values in zip(slot_list, draw(slot_list, 500, np.random.default_rng(7)), strict=True):
+        assert values.shape == (500, slot.point.size)
+        assert np.all(values >= slot.low - 1e-12) and np.all(values <= slot.high + 1e-12), slot.number(0).where
+        assert np.allclose(values.sum(axis=1), 1.0, atol=1e-12)
+
+
+def test_draws_spread_around_the_point(model):
+    slot_list = slots(model.kb)
+    values = draw(slot_list, 400, np.random.default_rng(1))
+    moved = [np.ptp(v[:, -1]) > 0 for s, v in zip(slot_list, values, strict=True) if s.high[-1] > s.low[-1]]
+    assert all(moved)
+
+
+def test_point_values_rebuild_the_engine_parameters_exactly(model):
+    slot_list = slots(model.kb)
+    built = uncertainty.build_params(model.engine, slot_list, [s.point[None, :].copy() for s in slot_list])
+    point = model.engine.point_params()
+    for got, want in zip((*built.exposure_prior, *built.condition_cpt, *built.leak, *built.link, built.activation),
+                         (*point.exposure_prior, *point.condition_cpt, *point.leak, *point.link, point.activation), strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+# -- posterior intervals ------------------------------------------------------------------------
+@pytest.mark.parametrize("evidence", [{}, {"twitch_eyelid": "yes", "sleep_hours": "under_7"}, *HELD_OUT])
+def test_intervals_contain_the_point_estimate(model, evidence):
+    frame = posterior_intervals(model, evidence, seed=3)
+    for name in ("probability", "explains"):
+        assert (frame[f"{name}_low"] <= frame[name]).all() and (frame[name] <= frame[f"{name}_high"]).all()
+        assert (frame[f"{name}_low"] >= 0.0).all() and (frame[f"{name}_high"] <= 1.0).all()
+
+
+def test_point_estimates_are_the_query_posteriors_in_the_same_order(model):
+    evidence = {"twitch_calf": "yes", "muscle_weakness": "no"}
+    frame = posterior_intervals(model, evidence)
+    query = model.query(evidence).conditions
+    assert list(frame.index) == list(query.index)
+    np.testing.assert_array_equal(frame["explains"], query["explains"])
+    np.testing.assert_array_equal(frame["probability"], query["probability"])
+
+
+def test_same_seed_gives_identical_intervals_and_reports_seed_draws_level(model):
+    evidence = {"twitch_eyelid": "yes"}
+    first = posterior_intervals(model, evidence, seed=11)
+    second = posterior_intervals(model, evidence, seed=11)
+    assert first.equals(second)
+    assert first.attrs == {"seed": 11, "draws": 200, "level": 0.9, "evidence": {"twitch_eyelid": "yes"}}
+
+
+def test_another_seed_gives_other_intervals(model):
+    a = posterior_intervals(model, {"twitch_eyelid": "yes"}, seed=1)
+    b = posterior_intervals(model, {"twitch_eyelid": "yes"}, seed=2)
+    assert not np.array_equal(a["explains_low"], b["explains_low"])
+
+
+def test_intervals_are_not_degenerate_for_the_leading_conditions(model):
+    frame = posterior_intervals(model, {"twitch_eyelid": "yes", "sleep_hours": "under_7"})
+    widths = (frame["explains_high"] - frame["explains_low"]).head(3)
+    assert (widths > 1e-3).all()
+    assert frame["share_first"].sum() == pytest.approx(1.0)
+
+
+def test_a_wider_level_gives_wider_intervals(model):
+    narrow = posterior_intervals(model, {"twitch_calf": "yes"}, level=0.5)
+    wide = posterior_intervals(model, {"twitch_calf": "yes"}, level=0.9)
+    assert (wide["explains_low"] <= narrow["explains_low"]).all() and (wide["explains_high"] >= narrow["explains_high"]).all()
+
+
+def test_all_draws_run_in_one_batched_sweep(model, monkeypatch):
+    calls = []
+
+    class Counting(uncertainty.Engine):
+        def sweep(self, evidence, variants=None, marginals=True):
+            calls.append(len(variants or ()))
+            return super().sweep(evidence, variants, marginals)
+
+    monkeypatch.setattr(uncertainty, "Engine", Counting)
+    posterior_intervals(model, {"twitch_eyelid": "yes"}, draws=200)
+    assert calls == [200]
+
+
+def test_bad_arguments_give_one_line_errors(model):
+    cases = [
+        ({"draws": 1}, "draws must be a whole number of at least 2; got 1"),
+        ({"seed": -3}, "seed must be a whole number >= 0; got -3"),
+        ({"level": 1.5}, "level must be a fraction between 0 and 1 (e.g. 0.9); got 1.5"),
+    ]
+    for kwargs, message in cases:
+        with pytest.raises(TwitchbnError) as err:
+            posterior_intervals(model, {}, **kwargs)
+        assert str(err.value) == message
+
+
+def test_impossible_evidence_is_refused_like_a_query(tiny):
+    with pytest.raises(ImpossibleEvidenceError):
+        posterior_intervals(tiny, {"als": "absent", "cause_als": "yes"})
+
+
+# -- sensitivity ---------------------------------------------------------------------------------
+def _set_number(kb: Path, where: str, state: str, value: float) -> None:
+    """Edit one number of a knowledge-base copy by hand (other states keep their proportions)."""
+    file, entry, rest = where.split(" ", 2)
+    raw = yaml.safe_load((kb / file).read_text())
+    key = file.split(".")[0]
+    item = next(e for e in raw[key] if e["id"] == entry)
+    if rest.startswith("prior["):
+        prior = item["prior"]
+        old = prior[state]["p"]
+        for s in prior:
+            prior[s]["p"] = value if s == state else prior[s]["p"] * (1 - value) / (1 - old)
+    else:
+        if rest in ("baseline", "causes_twitching", "leak"):
+            number = item[rest]
+        elif rest.startswith("risk_factors["):
+            number = item["risk_factors"][int(rest[len("risk_factors["):-1])]
+        else:
+            number = next(link for link in item["links"] if link["condition"] == rest.removeprefix("link from "))
+        if "p" in number:
+            number["p"] = value
+        else:
+            old = number["dist"][state]
+            number["dist"] = {s: value if s == state else v * (1 - value) / (1 - old) for s, v in number["dist"].items()}
+    (kb / file).write_text(yaml.safe_dump(raw, sort_keys=False))
+
+
+def _by_hand(tmp_path: Path, row, value: float, condition: str, evidence: dict) -> float:
+    kb = tmp_path / f"kb{abs(hash((row['where'], row['state'], value)))}"
+    shutil.copytree(DATA, kb, ignore=shutil.ignore_patterns("__init__.py", "__pycache__"))
+    _set_number(kb, row["where"], row["state"], value)
+    return float(twitchbn.load_model(kb).query(evidence).conditions.at[condition, "explains"])
+
+
+EXERCISE = {"twitch_calf": "yes", "recent_strenuous_exercise": "yes", "after_exercise": "yes", "problem_duration": "under_1_week"}
+
+
+def test_tornado_ends_equal_editing_the_number_by_hand(model, tmp_path):
+    tornado = sensitivity(model, EXERCISE, top=3)
+    condition = tornado.attrs["condition"]
+    for _, row in tornado.iterrows():
+        assert _by_hand(tmp_path, row, row["low"], condition, EXERCISE) == pytest.approx(row["explains_low"], abs=1e-9)
+        assert _by_hand(tmp_path, row, row["high"], condition, EXERCISE) == pytest.approx(row["explains_high"], abs=1e-9)
+
+
+def test_the_top_entry_moves_the_leading_condition_most_when_changed_by_hand(model, tmp_path):
+    tornado = sensitivity(model, EXERCISE, top=5)
+    condition, base = tornado.attrs["condition"], tornado.attrs["explains"]
+    swings = [max(abs(_by_hand(tmp_path, row, row[end], condition, EXERCISE) - base) for end in ("low", "high"))
+              for _, row in tornado.iterrows()]
+    assert swings[0] == max(swings) and swings[0] > swings[-1]
+
+
+def test_tornado_targets_the_leader_and_is_sorted_by_swing(model):
+    evidence = {"twitch_eyelid": "yes", "sleep_hours": "under_7"}
+    tornado = sensitivity(model, evidence, top=None)
+    assert tornado.attrs["condition"] == model.query(evidence).top
+    assert tornado.attrs["explains"] == pytest.approx(model.query(evidence).conditions["explains"].iloc[0], abs=1e-12)
+    assert list(tornado["swing"]) == sorted(tornado["swing"], reverse=True)
+    assert (tornado["low"] <= tornado["point"]).all() and (tornado["point"] <= tornado["high"]).all()
+    assert tornado["why"].str.len().min() > 0 and tornado["source"].str.len().min() > 0
+    assert tornado["where"].str.match(r"^(exposures|conditions|findings)\.yaml ").all()
+
+
+def test_tornado_for_another_condition(model):
+    tornado = sensitivity(model, {"twitch_eyelid": "yes"}, condition="als", top=4)
+    assert len(tornado) == 4 and tornado.attrs["condition"] == "als"
+    assert tornado.attrs["explains"] == pytest.approx(model.query({"twitch_eyelid": "yes"}).conditions.at["als", "explains"], abs=1e-12)
+
+
+def test_tornado_of_an_unknown_condition_names_the_closest_ids(model):
+    with pytest.raises(EvidenceError) as err:
+        sensitivity(model, {}, condition="alss")
+    assert str(err.value).startswith("condition 'alss' is not a condition; closest valid ids: als")
