@@ -80,25 +80,29 @@ def test_batch_equals_single_queries_on_random_cases(model):
     assert_equals_queries(model, result, rows, top=3)
 
 
-def test_exact_sweeps_alone_equal_single_queries(model, monkeypatch):
-    monkeypatch.setattr(batch, "MAX_CONDITION", 0.0)  # refuse every difference: pass 3 does all
+def test_cases_with_many_positive_findings_get_a_pass_of_their_own_and_stay_exact(model, monkeypatch):
+    monkeypatch.setattr(batch, "MAX_UNION", 1)  # almost every case beyond the limit
     rows, columns = random_cases(model, 80, seed=9)
     assert_equals_queries(model, run_batch(model, read_cases(to_csv(rows, columns), settable(model))), rows, top=3)
 
 
-def test_most_sparse_cases_share_one_sweep_without_positive_evidence(model, monkeypatch):
-    calls: list[tuple[int, int]] = []
+def test_cases_share_passes_and_each_pass_keeps_its_union_of_positive_findings_small(model, monkeypatch):
+    passes: list[list[frozenset[int]]] = []  # per pass: each case's positive findings
     solve = batch._solve
 
-    def recording(model, base, cases, *args):
-        calls.append((len(base), len(cases)))
-        return solve(model, base, cases, *args)
+    def recording(model, cases, *args):
+        passes.append([frozenset(f for f, _ in c.positive) for c in cases])
+        return solve(model, cases, *args)
 
     monkeypatch.setattr(batch, "_solve", recording)
     rows, columns = random_cases(model, 200, seed=3)
     run_batch(model, read_cases(to_csv(rows, columns), settable(model)))
-    shared = sum(n for base, n in calls if base == 0)
-    assert shared >= 150 and len(calls) < 100
+    distinct = {tuple(sorted((k, v) for k, v in r.items() if k != "id")) for r in rows}
+    assert sum(len(p) for p in passes) == len(distinct)  # each distinct case solved once
+    assert len(passes) < 200 / 4  # passes are shared
+    for sets in passes:
+        union = frozenset().union(*sets)
+        assert len(union) <= batch.MAX_UNION or all(s == union for s in sets)
 
 
 def test_tiny_model_batch_equals_queries(tiny):

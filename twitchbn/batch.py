@@ -5,28 +5,18 @@ exposures, conditions) and optionally ``id``; each row is one case, an empty cel
 The results repeat the input columns and add the ranked top conditions (by ``explains``, with
 ``probability``) and the triage of each case: the same numbers ``Model.query`` gives.
 
-Why it is fast: only findings seen in a *higher* state (positive findings) shape the engine's
-frontier (they are its base evidence); everything else (first-state findings, exposures,
-conditions) is a product-form ``Variant`` of a shared sweep. A positive finding can also be
-written as a difference of two product-form terms, f = t  ->  P(f <= t, ...) - P(f <= t-1, ...),
-so a case with positive findings D outside the base set A is a signed sum of 2^|D| variants.
-Cases are solved in up to three passes, each grouping cases by A:
-
-1. A = {} for every case (one shared sweep for all of them, the cheapest frontier);
-2. for a case whose difference was ill-conditioned, A = its rare positive findings (estimated
-   from pass 1), the others still differenced;
-3. whatever is left: A = all its positive findings (no difference at all: exact).
-
-A difference loses precision when its terms nearly cancel; the condition number
-kappa = sum|terms| / |sum| bounds the loss (measured: error <= 4e-16 * kappa), so a result is
-accepted only when kappa <= MAX_CONDITION (error under ~4e-13); otherwise the case moves on.
+Why it is fast: many cases share one exact engine pass. Only findings seen in a *higher* state
+(positive findings) shape the engine's frontier; everything else (first-state findings,
+exposures, conditions) is product-form evidence of each case's own ``Variant``. A pass carries an
+accumulator for every positive finding of its cases, neutral in the cases that do not observe it,
+so cases are grouped greedily while the union of their positive findings stays small
+(``MAX_UNION``): no approximation, no cancellation, identical to ``Model.query``.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import itertools
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -41,9 +31,8 @@ from twitchbn.engine import CAUSING, Variant
 from twitchbn.errors import EvidenceError, ImpossibleEvidenceError, TwitchbnError, closest, shorten
 
 ON_ERROR = ("skip", "refuse")
-MAX_DIFFERENCES = 4  # positive findings a case may difference (2^k terms); more go to pass 3
-MAX_CONDITION = 1000.0  # largest accepted kappa of a difference (error <= ~4e-13, see above)
-MAX_VARIANTS = 1024  # variants per engine pass (bounds memory)
+MAX_UNION = 6  # positive findings one pass may carry for its group (frontier grows as 2^this)
+MAX_CASES = 256  # cases per engine pass (two variants each; bounds memory)
 PROGRESS_MIN_ROWS = 2000  # the CLI shows a progress bar on a terminal above this many cases
 
 
@@ -83,8 +72,7 @@ class _Case:
     evidence: dict[str, str]
     clamps: list[tuple[tuple[str, int], int]] = field(default_factory=list)  # exposures, conditions, cause nodes
     negative: list[tuple[int, int]] = field(default_factory=list)  # findings in their first state: (f, 0)
-    positive: list[tuple[str, int]] = field(default_factory=list)  # findings in a higher state: (id, state)
-    ratios: dict[str, float] = field(default_factory=dict)  # set by a rejected difference (see _rare)
+    positive: list[tuple[int, int]] = field(default_factory=list)  # findings in a higher state: (f, state)
 
 
 def read_cases(source: str | Path | TextIO, variables: Iterable[str]) -> Cases:
@@ -151,21 +139,9 @@ def run_batch(model: Any, cases: Cases, top: int = 3, on_error: str = "skip",
         if progress is not None:
             progress(sum(weight[i] for i in records), rows)
 
-    state = (model, top, records, bad, report)
-    many = [c for c in unique if len(c.positive) > MAX_DIFFERENCES]
-    rejected = _pass(state, {(): [c for c in unique if len(c.positive) <= MAX_DIFFERENCES]})
-    groups: dict[tuple, list[_Case]] = {}
-    for case in rejected:
-        rare = _rare(case)
-        if rare:
-            groups.setdefault(rare, []).append(case)
-        else:  # no single finding to blame: straight to exact
-            many.append(case)
-    rejected = _pass(state, groups) + many
-    groups = {}
-    for case in rejected:
-        groups.setdefault(tuple(sorted(case.positive)), []).append(case)
-    _pass(state, groups)
+    for group in _groups(unique):
+        _solve(model, group, top, records, bad)
+        report()
     if progress is not None:
         progress(rows, rows)
     failed = {b.line: b.message for b in bad}
@@ -209,95 +185,60 @@ def _parse(model: Any, cases: Cases) -> tuple[list[_Case], list[BadRow]]:
             elif s == 0:
                 case.negative.append((key[1], 0))
             else:
-                case.positive.append((var, s))
+                case.positive.append((key[1], s))
         good.append(case)
     return good, bad
 
 
-def _rare(case: _Case) -> tuple[tuple[str, int], ...]:
-    """Positive findings to keep exact: the rarest, until the rest's estimated kappa is small.
+def _groups(cases: list[_Case]) -> list[list[_Case]]:
+    """Greedy groups whose union of positive findings stays within ``MAX_UNION``.
 
-    ``case.ratios[v]`` is P(v below its state | ...) / P(v at most its state | ...) from pass 1;
-    a difference over v has kappa (1 + r) / (1 - r).
+    Cases are taken in order of their positive findings, so cases with the same or nested sets
+    sit together; a case with more positive findings than the limit gets a group of its own kind.
     """
-    rest = dict(case.ratios)
-    estimate = np.prod([(1 + r) / (1 - r) if r < 1 else np.inf for r in rest.values()])
-    while rest and not estimate <= MAX_CONDITION / 10:
-        rest.pop(max(rest, key=lambda v: rest[v] if np.isfinite(rest[v]) else np.inf))
-        estimate = np.prod([(1 + r) / (1 - r) if r < 1 else np.inf for r in rest.values()])
-    return tuple(sorted((v, t) for v, t in case.positive if v not in rest))
+    ordered = sorted(cases, key=lambda c: (len(c.positive), sorted(f for f, _ in c.positive)))
+    groups: list[list[_Case]] = []
+    unions: list[set[int]] = []
+    for case in ordered:
+        findings = {f for f, _ in case.positive}
+        for group, union in zip(groups, unions, strict=True):
+            if len(group) < MAX_CASES and len(union | findings) <= max(MAX_UNION, len(findings)) and (
+                len(findings) <= MAX_UNION or findings == union
+            ):
+                group.append(case)
+                union |= findings
+                break
+        else:
+            groups.append([case])
+            unions.append(set(findings))
+    return groups
 
 
-def _pass(state: tuple, groups: dict[tuple, list[_Case]]) -> list[_Case]:
-    """Solve each group (its base set A, its cases) in chunks of at most MAX_VARIANTS; return
-    the cases whose difference was ill-conditioned."""
-    model, top, records, bad, report = state
-    rejected: list[_Case] = []
-    for base, members in groups.items():
-        chunk: list[_Case] = []
-        size = 0
-        for n, case in enumerate(members, start=1):
-            chunk.append(case)
-            size += 2 << (len(case.positive) - len(base))  # 2^|D| terms, with and without everyday causes
-            if size >= MAX_VARIANTS or n == len(members):
-                rejected += _solve(model, dict(base), chunk, top, records, bad)
-                report()
-                chunk, size = [], 0
-    return rejected
-
-
-def _solve(model: Any, base: dict[str, int], cases: list[_Case], top: int, records: dict, bad: list[BadRow]) -> list[_Case]:
-    """One sweep with ``base`` (positive findings shared by ``cases``) as evidence."""
+def _solve(model: Any, cases: list[_Case], top: int, records: dict, bad: list[BadRow]) -> None:
+    """One exact sweep for ``cases``: per case its evidence and "no everyday cause" (triage)."""
     variants: list[Variant] = []
-    signs: list[float] = []
-    starts: list[int] = []  # each case owns two groups of terms: its evidence, and + no everyday cause
-    singles: list[dict[str, int]] = []  # per case: positive finding -> index of the term lowering only it
     for case in cases:
-        diff = [(v, model.engine.key(v)[1], t, len(model.states(v))) for v, t in case.positive if v not in base]
-        terms, term_signs = [], []
-        for choice in itertools.product((0, 1), repeat=len(diff)):
-            extra = [(f, t - 1) if low else (f, t) for (_, f, t, n), low in zip(diff, choice, strict=True) if low or t < n - 1]
-            terms.append(Variant(tuple(case.clamps), tuple(case.negative + extra)))
-            term_signs.append(-1.0 if sum(choice) % 2 else 1.0)
-        singles.append({v: len(variants) + (1 << (len(diff) - 1 - j)) for j, (v, *_) in enumerate(diff)})
-        for group in (terms, [model.no_everyday_variant(v) for v in terms]):
-            starts.append(len(variants))
-            variants += group
-            signs += term_signs
-    sweep = model.engine.sweep(base, variants)
-    idx = np.asarray(starts)
-    owner = np.repeat(np.arange(len(starts)), np.diff(np.append(idx, len(variants))))
-    log_z = sweep.log_z
-    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        top_log = np.maximum.reduceat(log_z, idx)
-        weight = np.asarray(signs) * np.exp(log_z - top_log[owner])
-        total = np.add.reduceat(weight, idx)
-        kappa = np.add.reduceat(np.abs(weight), idx) / total
-        prob = np.add.reduceat(weight[:, None] * sweep.status[:, :, 1:].sum(axis=2), idx) / total[:, None]
-        expl = np.add.reduceat(weight[:, None] * sweep.status[:, :, CAUSING], idx) / total[:, None]
-        ratio = total[1::2] / total[0::2] * np.exp(top_log[1::2] - top_log[0::2])
-    rejected = []
+        own = Variant(tuple(case.clamps), tuple(case.negative), tuple(case.positive))
+        variants += [own, model.no_everyday_variant(own)]
+    sweep = model.engine.sweep({}, variants)
     for k, case in enumerate(cases):
         main = 2 * k
-        exact = len(case.positive) == len(base)  # nothing differenced
-        if not (np.isfinite(top_log[main]) and total[main] > 0 and (exact or kappa[main] <= MAX_CONDITION)):
-            if exact:  # the evidence itself is impossible
-                bad.append(BadRow(case.line, str(_impossible(model, case.evidence))))
-            else:
-                case.ratios = {v: float(np.exp(log_z[r] - log_z[starts[main]])) for v, r in singles[k].items()}
-                rejected.append(case)
+        if not np.isfinite(sweep.log_z[main]):
+            bad.append(BadRow(case.line, str(_impossible(model, case.evidence))))
             continue
-        p_no = float(np.clip(ratio[k], 0.0, 1.0)) if np.isfinite(top_log[main + 1]) else 0.0
-        _finish(model, case, np.clip(prob[main], 0.0, 1.0), np.clip(expl[main], 0.0, 1.0), p_no, top, records)
-    return rejected
+        status = sweep.status[main]
+        no_everyday = float(np.exp(min(0.0, sweep.log_z[main + 1] - sweep.log_z[main])))
+        _finish(model, case, 1.0 - status[:, 0], status[:, CAUSING], no_everyday, top, records)
 
 
 def _finish(model: Any, case: _Case, prob: np.ndarray, expl: np.ndarray, p_no_everyday: float, top: int, records: dict) -> None:
     """Rank, triage and record one case exactly as ``Model.query`` does (``Model.assemble``)."""
     result = model.assemble(case.evidence, prob, expl, p_no_everyday)
     record: list[Any] = list(case.fields)
-    for cid, row in result.conditions.head(top).iterrows():
-        record += [cid, float(row["explains"]), float(row["probability"])]
+    ranked = result.conditions
+    for cid, explains, probability in zip(ranked.index[:top], ranked["explains"].to_numpy()[:top],
+                                          ranked["probability"].to_numpy()[:top], strict=True):
+        record += [cid, float(explains), float(probability)]
     records[case.index] = [*record, result.triage.level, " | ".join(result.triage.reasons)]
 
 

@@ -52,11 +52,15 @@ class Variant:
 
     ``clamps`` maps a variable index key (``("x", i)`` exposure, ``("c", i)`` condition
     presence, ``("k", i)`` cause node) to a state index; ``at_most`` maps a finding index to a
-    state index s meaning "finding <= s".
+    state index s meaning "finding <= s"; ``positive`` maps a finding index to an observed
+    state s > 0. Positive findings do change the frontier: a sweep carries an accumulator for
+    every positive finding of any variant, neutral in the variants that do not observe it, so
+    cases with overlapping positive findings share one pass (batch scoring).
     """
 
     clamps: tuple[tuple[tuple[str, int], int], ...] = ()
     at_most: tuple[tuple[int, int], ...] = ()
+    positive: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -180,7 +184,7 @@ class Engine:
         log_const = np.zeros(B)
         # Exposure priors per variant: list of (B, card)
         xprior = [np.broadcast_to(P.exposure_prior[i], (B, card)).copy() for i, card in enumerate(self.exposure_card)]
-        accumulators: list[tuple[int, int]] = []  # (finding index, observed state)
+        accumulators: dict[int, np.ndarray] = {}  # finding index -> observed state per variant (0: neutral)
 
         def clamp(key: tuple[str, int], state: int, rows: slice | int) -> None:
             kind, i = key
@@ -214,7 +218,7 @@ class Engine:
                 if state == 0:
                     at_most(key[1], 0, slice(None))
                 else:
-                    accumulators.append((key[1], state))
+                    accumulators[key[1]] = np.full(B, state)
             else:
                 clamp(key, state, slice(None))
         for b, variant in enumerate(variants):
@@ -222,9 +226,14 @@ class Engine:
                 clamp(key, state, b)
             for f, s in variant.at_most:
                 at_most(f, s, b)
+            for f, s in variant.positive:
+                states = accumulators.setdefault(f, np.zeros(B, dtype=int))
+                if states[b] not in (0, s):
+                    raise ValueError(f"variant {b} observes finding {self.finding_ids[f]} in two states")
+                states[b] = s
 
         # The condition order of this pass keeps the frontier small for this evidence.
-        order = self.sweep_order(tuple(sorted(f for f, _ in accumulators)), frozenset(k for k in evidence if k in self._x_ids))
+        order = self.sweep_order(tuple(sorted(accumulators)), frozenset(k for k in evidence if k in self._x_ids))
         position = {c: k for k, c in enumerate(order)}
         span: dict[tuple[str, int], tuple[int, int]] = {}
         for x, kids in self._children.items():
@@ -235,17 +244,17 @@ class Engine:
                 with np.errstate(divide="ignore"):
                     log_const += np.log(xprior[x].sum(axis=1))
         acc_info = {}
-        for f, s in accumulators:
+        for f, states in accumulators.items():
             parents = self.finding_parents[f]
-            leak = P.leak[f]
-            init = np.stack([leak[:, :s].sum(axis=1), leak[:, s]], axis=1)  # (pb, 2)
+            below, at, _ = _split(P.leak[f], states)
+            init = np.stack([below, at], axis=1)  # (B, 2): not yet / already at the observed state
             if not parents:
                 with np.errstate(divide="ignore"):
-                    log_const += np.log(init[:, 1]) if pb > 1 else np.log(init[0, 1])
+                    log_const += np.log(init[:, 1] + (states == 0))
                 continue
             pos = [position[c] for c in parents]
             span[("a", f)] = (min(pos), max(pos))
-            acc_info[f] = (s, init)
+            acc_info[f] = (states, init)
 
         steps = [self._step_factors(order[k], k, span, acc_info, xprior, unary, act) for k in range(nc)]
 
@@ -354,7 +363,7 @@ class Engine:
                 factors.append((xprior[v[1]], table[v]))
                 entering_x[v[1]] = table[v]
             else:
-                s, init = acc_info[v[1]]
+                _, init = acc_info[v[1]]
                 factors.append((init, table[v]))
         # Status prior given exposure parents: (pb, *pa, 3)
         cpt = self.params.condition_cpt[c]
@@ -374,12 +383,10 @@ class Engine:
             if not (isinstance(v, tuple) and v[0] == "a" and c in self.finding_parents[v[1]]):
                 continue
             f = v[1]
-            s, _ = acc_info[f]
+            states, _ = acc_info[f]
             j = self.finding_parents[f].index(c)
-            z = self.params.link[f][:, j, :]  # (pb, S)
-            below, at, upto = z[:, :s].sum(axis=1), z[:, s], z[:, : s + 1].sum(axis=1)
-            pb = z.shape[0]
-            trans = np.zeros((pb, 2, 3, 2))
+            below, at, upto = _split(self.params.link[f][:, j, :], states)
+            trans = np.zeros((len(states), 2, 3, 2))
             active = [CAUSING] if self.finding_causing[f] else [QUIET, CAUSING]
             for st in range(3):
                 if st in active:
@@ -389,8 +396,9 @@ class Engine:
                 else:
                     trans[:, 0, st, 0] = 1.0
                     trans[:, 1, st, 1] = 1.0
-            if span[v][1] == k:  # last parent: select "reached"
-                factors.append((trans[..., 1], table[v] + s_letter))
+            if span[v][1] == k:  # last parent: select "reached" (both, where the variant is neutral)
+                select = np.stack([(states == 0).astype(float), np.ones(len(states))], axis=1)
+                factors.append((np.einsum("zasy,zy->zas", trans, select), table[v] + s_letter))
             else:
                 factors.append((trans, table[v] + s_letter + out_table[v]))
         out_vars = "".join(out_table[v] for v in after)
@@ -436,6 +444,23 @@ def _joint_size(a: np.ndarray, la: str, b: np.ndarray, lb: str) -> int:
 def _total(arr: np.ndarray, B: int) -> np.ndarray:
     """Sum over every axis but the batch axis, broadcast to B rows."""
     return np.broadcast_to(arr.reshape(arr.shape[0], -1).sum(axis=1), (B,))
+
+
+def _split(dist: np.ndarray, states: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per variant: P(below s), P(at s), P(at most s) of a distribution (rows: params or one).
+
+    Where the variant's state is 0 (the finding is not observed there) the triple is (1, 0, 1):
+    an accumulator that never moves and a selector that keeps both of its states.
+    """
+    dist = np.broadcast_to(dist, (len(states), dist.shape[-1]))
+    cum = np.cumsum(dist, axis=1)
+    rows = np.arange(len(states))
+    s = np.maximum(states, 1)
+    neutral = states == 0
+    below = np.where(neutral, 1.0, cum[rows, s - 1])
+    at = np.where(neutral, 0.0, dist[rows, s])
+    upto = np.where(neutral, 1.0, cum[rows, s])
+    return below, at, upto
 
 
 def _pick(arr: np.ndarray, rows: slice | int, pb: int) -> np.ndarray | float:

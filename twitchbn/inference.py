@@ -162,7 +162,7 @@ class Model:
     def no_everyday_variant(self, base: Variant | None = None) -> Variant:
         """``base`` plus "no everyday cause is causing the twitching" (for triage)."""
         base = base or Variant()
-        return Variant(base.clamps + tuple((("k", i), 0) for i in self.everyday), base.at_most)
+        return Variant(base.clamps + tuple((("k", i), 0) for i in self.everyday), base.at_most, base.positive)
 
     def result(self, checked: dict[str, str], sweep: Sweep, row: int, log_no_everyday: float) -> QueryResult:
         """Assemble a ``QueryResult`` from row ``row`` of a sweep and log P(no everyday cause | e)."""
@@ -180,28 +180,36 @@ class Model:
         """The ranked differential and triage from per-condition posteriors (engine order)."""
         probability = np.clip(probability, 0.0, 1.0)
         explains = np.clip(np.minimum(explains, probability), 0.0, None)
-        ids = self.engine.condition_ids
-        order = sorted(range(len(ids)), key=lambda i: (-explains[i], ids[i]))
-        frame = self._table.iloc[order].assign(probability=probability[order], explains=explains[order])
+        order = np.lexsort((self._ids, -explains))  # explains descending, ties by id
+        table = self._table
+        frame = pd.DataFrame(
+            {
+                "label": table["label"][order],
+                "category": table["category"][order],
+                "prior": table["prior"][order],
+                "probability": probability[order],
+                "explains": explains[order],
+                "prior_explains": table["prior_explains"][order],
+            },
+            index=pd.Index(self._ids[order], name="id"),
+        )
         triage = assess(self.kb, checked, frame, p_no_everyday)
         return QueryResult(checked, frame, triage, dict(self.info), exposures or {}, p_no_everyday)
 
     @cached_property
-    def _table(self) -> pd.DataFrame:
-        """Labels, categories and priors of the conditions (engine order), posteriors to fill."""
+    def _ids(self) -> np.ndarray:
+        return np.array([c.id for c in self.kb.conditions], dtype=object)
+
+    @cached_property
+    def _table(self) -> dict[str, np.ndarray]:
+        """Labels, categories and priors of the conditions (engine order)."""
         prior = self._prior.status[0]
-        kb = self.kb
-        return pd.DataFrame(
-            {
-                "label": [c.label for c in kb.conditions],
-                "category": [c.category for c in kb.conditions],
-                "prior": np.clip(1.0 - prior[:, 0], 0.0, 1.0),
-                "probability": np.nan,
-                "explains": np.nan,
-                "prior_explains": prior[:, CAUSING],
-            },
-            index=pd.Index([c.id for c in kb.conditions], name="id"),
-        )
+        return {
+            "label": np.array([c.label for c in self.kb.conditions], dtype=object),
+            "category": np.array([c.category for c in self.kb.conditions], dtype=object),
+            "prior": np.clip(1.0 - prior[:, 0], 0.0, 1.0),
+            "prior_explains": prior[:, CAUSING],
+        }
 
 
 def load_model(path: str | Path | None = None) -> Model:
