@@ -13,8 +13,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 ## lab: set up and open JupyterLab on the explorer notebook
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/01_explore.ipynb
+	$(BIN)/jupyter lab $(ROOT_FLAG) --ServerApp.ip=127.0.0.1 notebooks/01_explore.ipynb
 
 ## app: set up and serve the explorer as a standalone Voila page on 127.0.0.1:8866
 app: $(STAMP)
