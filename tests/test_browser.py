@@ -184,3 +184,53 @@ def test_a_bad_scenario_file_shows_a_message_in_the_page_not_a_traceback(page, t
                                     timeout=TIMEOUT_MS)
     assert "Traceback" not in page.content()
     screenshot(page, "explorer-bad-file.png")
+
+
+def test_explorer_panels_show_intervals_sensitivity_mpe_and_what_if_as_the_python_api(page):
+    from playwright.sync_api import expect
+
+    from twitchbn.reasoning import most_probable_explanation, what_if
+    from twitchbn.uncertainty import posterior_intervals, sensitivity
+
+    model = twitchbn.load_model()
+    evidence = CASES[0]
+    key = evidence_key(evidence)
+    for variable, state in evidence.items():
+        set_finding(page, variable, state)
+    expect(page.locator(".differential-summary")).to_have_attribute("data-evidence", key, timeout=TIMEOUT_MS)
+
+    page.locator(".intervals-toggle input").check()
+    differential = page.locator(f'.differential[data-intervals="{key}"]')
+    expect(differential).to_be_visible(timeout=TIMEOUT_MS)
+    intervals = posterior_intervals(model, evidence, draws=200, seed=0)
+    first = page.locator(".differential-row").first
+    for name in ("explains_low", "explains_high", "probability_low", "probability_high"):
+        shown = float(first.get_attribute(f"data-{name.replace('_', '-')}"))
+        assert shown == pytest.approx(float(intervals[name].iloc[0]), abs=1e-9)
+    expect(page.locator(".intervals-note")).to_contain_text("200 parameter draws (seed 0)")
+    assert page.locator(".tb-whisker").count() == 2 * 10
+
+    page.locator(".mpe-toggle input").check()
+    mpe = most_probable_explanation(model, evidence)
+    expect(page.locator(f'.mpe[data-evidence="{key}"]')).to_have_attribute("data-present", ",".join(mpe.present), timeout=TIMEOUT_MS)
+    expect(page.locator(".mpe-present")).to_have_text(" + ".join(model.kb.label(c) for c in mpe.present))
+
+    page.get_by_text("Which hand-set numbers matter here?").click()
+    page.locator(".sensitivity-compute").click()
+    tornado = page.locator(f'.tornado[data-evidence="{key}"]')
+    expect(tornado).to_be_visible(timeout=TIMEOUT_MS)
+    expected = sensitivity(model, evidence, top=8)
+    assert tornado.locator(".tornado-row").evaluate_all("rows => rows.map(r => r.dataset.where)") == list(expected["where"])
+    expect(tornado.locator(".tornado-source").first).to_have_text(expected["source"].iloc[0])
+
+    page.locator(".what-if-variable select").select_option(label=model.kb.label("sleep_hours"))
+    page.locator(".what-if-state select").select_option(label=state_label("7_or_more"))
+    change = what_if(model, evidence, {"sleep_hours": "7_or_more"})
+    panel = page.locator(f'.what-if[data-evidence="{key}"][data-variable="sleep_hours"][data-state="7_or_more"]')
+    expect(panel).to_have_attribute("data-top-after", change.after.top, timeout=TIMEOUT_MS)
+    expect(panel).to_have_attribute("data-level-after", change.after.triage.level)
+    assert panel.locator(".what-if-row").evaluate_all("rows => rows.map(r => r.dataset.condition)") == list(
+        change.after.conditions.index[:5])
+    assert page.locator(".ui-message").inner_text().strip() == ""
+    assert page.locator(".tb-message-error").count() == 0
+    screenshot(page, "explorer-panels.png")

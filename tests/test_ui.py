@@ -13,9 +13,12 @@ from datetime import UTC, datetime
 import pytest
 
 import twitchbn
+from twitchbn import uncertainty
+from twitchbn.errors import TwitchbnError
 from twitchbn.ui import render
 from twitchbn.ui.explorer import GROUPS, Explorer, finding_groups
 from twitchbn.ui.kb_browser import KnowledgeBrowser, filter_table, number_table
+from twitchbn.ui.panels import MODIFIABLE
 from twitchbn.ui.state import ExplorerState, evidence_from_query, reasoning, save_scenario, scenario_path
 from twitchbn.ui.teaching import LESSONS, QUIZ_CASES, CaseCard, LessonView, Quiz, card_evidence, lesson_summary, score_ranking
 
@@ -263,6 +266,9 @@ def test_why_and_next_panels_say_not_available_when_reasoning_is_missing(tiny, t
     explorer = Explorer(tiny, evidence={"twitch_eyelid": "yes"}, scenario_dir=tmp_path)
     assert "not available yet" in explorer.why.value
     assert "not available yet" in explorer.next.value
+    explorer.explanation.show.value = True
+    assert "not available yet" in explorer.explanation.view.value
+    assert "not available yet" in explorer.what_if.view.value
     assert explorer.message.value == ""
 
 
@@ -285,6 +291,132 @@ def test_next_panel_lists_the_most_informative_unknown_findings(tiny, explorer):
     explorer.serious.value = True
     serious = list(reasoning.next_questions(tiny, {"twitch_eyelid": "yes"}, serious=True).index[:5])
     assert re.findall(r'data-finding="([^"]+)"', explorer.next.value) == serious
+
+
+# -- explorer: intervals, sensitivity, most probable explanation, what-if ----------------------
+def attrs(markup: str, name: str) -> list[str]:
+    """Values of one data-* attribute, in document order."""
+    return re.findall(rf'data-{name}="([^"]*)"', markup)
+
+
+def test_intervals_are_off_until_ticked_then_show_the_api_bounds_seed_and_draws(tiny, explorer):
+    explorer.controls["twitch_eyelid"].value = "yes"
+    assert "tb-whisker" not in explorer.differential.value
+    assert explorer.show_intervals.description == "Show 90% intervals (200 parameter draws)"
+    explorer.show_intervals.value = True
+    frame = uncertainty.posterior_intervals(tiny, {"twitch_eyelid": "yes"}, draws=200, seed=0)
+    markup = explorer.differential.value
+    assert markup.count('class="tb-whisker"') == 2 * len(tiny.kb.conditions)
+    for cid, r in frame.iterrows():
+        row = re.search(rf'<tr class="differential-row[^"]*" data-condition="{cid}".*?</tr>', markup).group(0)
+        assert attrs(row, "explains-low") == [repr(float(r["explains_low"]))]
+        assert attrs(row, "probability-high") == [repr(float(r["probability_high"]))]
+        assert render.interval_text(r["explains_low"], r["explains_high"]) in text(row)
+        assert render.interval_text(r["probability_low"], r["probability_high"]) in text(row)
+    assert "central 90% intervals over 200 parameter draws (seed 0)" in text(markup)
+    explorer.show_intervals.value = False
+    assert "tb-whisker" not in explorer.differential.value and "seed 0" not in explorer.differential.value
+
+
+def test_intervals_are_recomputed_on_evidence_change_only_while_ticked(tiny, explorer, monkeypatch):
+    calls = []
+    original = explorer.state.intervals
+    monkeypatch.setattr(explorer.state, "intervals", lambda: calls.append(dict(explorer.state.evidence)) or original())
+    explorer.controls["twitch_eyelid"].value = "yes"
+    assert calls == []
+    explorer.show_intervals.value = True
+    explorer.controls["sleep_hours"].value = "under_7"
+    assert calls == [{"twitch_eyelid": "yes"}, {"twitch_eyelid": "yes", "sleep_hours": "under_7"}]
+    top = uncertainty.posterior_intervals(tiny, {"twitch_eyelid": "yes", "sleep_hours": "under_7"}).iloc[0]
+    assert render.interval_text(top["explains_low"], top["explains_high"]) in text(explorer.differential.value)
+    explorer.show_intervals.value = False
+    explorer.controls["sleep_hours"].value = ""
+    assert len(calls) == 2
+
+
+def test_sensitivity_panel_is_collapsed_computes_on_demand_and_matches_the_api(tiny, explorer):
+    explorer.controls["twitch_eyelid"].value = "yes"
+    explorer.controls["sleep_hours"].value = "under_7"
+    assert explorer.sensitivity.selected_index is None
+    assert explorer.sensitivity.get_title(0) == "Which hand-set numbers matter here?"
+    assert "tornado-row" not in explorer.sensitivity.view.value
+    explorer.sensitivity.selected_index = 0
+    explorer.sensitivity.compute.click()
+    expected = uncertainty.sensitivity(tiny, {"twitch_eyelid": "yes", "sleep_hours": "under_7"}, top=8)
+    markup = explorer.sensitivity.view.value
+    assert attrs(markup, "where") == list(expected["where"]) and attrs(markup, "state") == list(expected["state"])
+    first = markup.split('class="tornado-row"')[1].split('class="tornado-row"')[0]
+    top = expected.iloc[0]
+    assert attrs(first, "swing") == [repr(float(top["swing"]))]
+    low, high = (render.esc(render.percent(top[f"explains_{end}"])) for end in ("low", "high"))
+    assert f'tornado-low">{low}</td><td class="tb-num tornado-high">{high}</td>' in first
+    assert render.esc(top["why"]) in first and render.esc(top["source"]) in first
+    assert attrs(markup, "condition") == [expected.attrs["condition"]]
+    explorer.controls["sleep_hours"].value = ""
+    assert "tornado-row" not in explorer.sensitivity.view.value
+    assert "The findings changed: press Compute" in text(explorer.sensitivity.view.value)
+
+
+def test_most_probable_explanation_line_lists_the_api_conditions_and_probability(tiny, explorer):
+    reasoning = pytest.importorskip("twitchbn.reasoning")
+    explorer.controls["twitch_eyelid"].value = "yes"
+    explorer.controls["sleep_hours"].value = "under_7"
+    assert explorer.explanation.view.value == ""
+    explorer.explanation.show.value = True
+    mpe = reasoning.most_probable_explanation(tiny, {"twitch_eyelid": "yes", "sleep_hours": "under_7"})
+    shown = text(explorer.explanation.view.value)
+    labels = " + ".join(tiny.kb.label(c) for c in mpe.present)
+    assert f"Jointly most likely: {labels} (probability {render.fine_percent(mpe.probability)};" in shown
+    assert attrs(explorer.explanation.view.value, "present") == [",".join(mpe.present)] == ["sleep_deprivation"]
+    assert "Not the top of the ranking" not in shown
+
+
+def test_most_probable_explanation_says_when_it_is_not_the_top_of_the_ranking(tiny, explorer):
+    reasoning = pytest.importorskip("twitchbn.reasoning")
+    explorer.explanation.show.value = True
+    explorer.controls["twitch_calf"].value = "yes"
+    explorer.controls["muscle_weakness"].value = "yes"
+    mpe = reasoning.most_probable_explanation(tiny, {"twitch_calf": "yes", "muscle_weakness": "yes"})
+    assert mpe.present == ("vitamin_d_deficiency",) and explorer.state.result.top == "als"
+    shown = text(explorer.explanation.view.value)
+    assert "Jointly most likely: Vitamin D deficiency" in shown
+    assert "Not the top of the ranking (ALS): the ranking scores each condition on its own" in shown
+
+
+def test_what_if_offers_the_modifiable_exposures_and_shows_the_api_new_top_and_triage(tiny, explorer):
+    reasoning = pytest.importorskip("twitchbn.reasoning")
+    assert [v for _, v in explorer.what_if.variable.options] == [v for v in MODIFIABLE if v in {"caffeine_intake", "sleep_hours"}]
+    explorer.controls["twitch_eyelid"].value = "yes"
+    explorer.controls["sleep_hours"].value = "under_7"
+    explorer.what_if.variable.value = "sleep_hours"
+    assert explorer.what_if.new_state.value == "7_or_more"  # the first state that differs from the answer given
+    change = reasoning.what_if(tiny, {"twitch_eyelid": "yes", "sleep_hours": "under_7"}, {"sleep_hours": "7_or_more"})
+    markup = explorer.what_if.view.value
+    assert attrs(markup, "top-after") == [change.after.top] == ["caffeine_excess"]
+    assert attrs(markup, "level-before") == [change.before.triage.level] and attrs(markup, "level-after") == [change.after.triage.level]
+    assert re.findall(r'class="what-if-row" data-condition="([^"]+)"', markup) == list(change.after.conditions.index[:5])
+    cid = change.after.top
+    before, after = change.before.conditions.at[cid, "explains"], change.after.conditions.at[cid, "explains"]
+    assert f"{render.percent(before)} → {render.percent(after)}" in text(markup)
+    assert "The top changes from Not enough sleep to Too much caffeine." in text(markup)
+    assert "do(sleep_hours = 7_or_more) equals conditioning on it" in text(markup)
+
+
+def test_errors_in_the_new_panels_land_in_each_panel_as_one_line(explorer, monkeypatch):
+    def broken(*args, **kwargs):
+        raise TwitchbnError("engine out of order")
+
+    for name in ("intervals", "sensitivity", "explanation", "what_if"):
+        monkeypatch.setattr(explorer.state, name, broken)
+    explorer.show_intervals.value = True
+    explorer.explanation.show.value = True
+    explorer.sensitivity.compute.click()
+    explorer.controls["twitch_eyelid"].value = "yes"
+    for view in (explorer.intervals_message, explorer.explanation.view, explorer.sensitivity.view, explorer.what_if.view):
+        assert text(view.value) == "engine out of order"
+    assert rows(explorer.differential.value)[0] == explorer.state.result.top
+    assert "tb-whisker" not in explorer.differential.value
+    assert explorer.message.value == "" and not explorer.sensitivity.compute.disabled
 
 
 def test_state_module_imports_no_widget_library():

@@ -1,14 +1,16 @@
-"""The explorer: an evidence panel, the live ranked differential, triage, why, next questions,
-reset, save / load / compare scenarios.
+"""The explorer: an evidence panel, the live ranked differential (with optional 90% intervals and
+the jointly most likely combination), which hand-set numbers matter, what-if, triage, why, next
+questions, reset, save / load / compare scenarios.
 
-``Explorer(model)`` is a ``VBox``; its logic lives in ``ExplorerState`` and its HTML in
-``render``. Every callback is guarded: an error becomes a one-line message in the page.
+``Explorer(model)`` is a ``VBox``; its logic lives in ``ExplorerState``, its deeper panels in
+``panels`` and its HTML in ``render`` / ``render_panels``. Every callback is guarded: an error
+becomes a one-line message in the page.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +18,18 @@ import ipywidgets as widgets
 
 from twitchbn.errors import TwitchbnError, shorten
 from twitchbn.inference import Model
-from twitchbn.ui import render
-from twitchbn.ui.state import ExplorerState, list_scenarios, load_scenario, parse_scenario, save_scenario, scenario_path
+from twitchbn.ui import render, render_panels
+from twitchbn.ui.panels import WHAT_IF_TITLE, ExplanationLine, SensitivityPanel, WhatIfPanel, guarded
+from twitchbn.ui.state import (
+    INTERVAL_DRAWS,
+    ExplorerState,
+    list_scenarios,
+    load_scenario,
+    parse_scenario,
+    save_scenario,
+    scenario_path,
+)
+from twitchbn.uncertainty import COVERAGE
 
 GROUPS = (
     ("where", "Where it twitches"),
@@ -26,6 +38,7 @@ GROUPS = (
     ("with", "What comes with it"),
 )
 UNKNOWN = "unknown"
+INTERVALS_LABEL = f"Show {100 * COVERAGE:.0f}% intervals ({INTERVAL_DRAWS} parameter draws)"
 SUBTITLE = "What could be causing this muscle twitching? Set the findings; the ranking updates at once."
 
 
@@ -39,25 +52,6 @@ def finding_groups(model: Model) -> list[tuple[str, list[tuple[str, str, tuple[s
     if other:
         out.append(("Other findings", other))
     return [(title, members) for title, members in out if members]
-
-
-def guarded(report: Callable[[str], None]) -> Callable:
-    """Decorator: run a callback, turning any exception into one line for ``report``."""
-
-    def wrap(fn: Callable) -> Callable:
-        @functools.wraps(fn)
-        def inner(*args: Any, **kwargs: Any) -> Any:
-            try:
-                return fn(*args, **kwargs)
-            except TwitchbnError as exc:
-                report(str(exc))
-            except Exception as exc:  # a widget callback must never show a traceback
-                report(f"unexpected error ({type(exc).__name__}): {shorten(exc, 160)}")
-            return None
-
-        return inner
-
-    return wrap
 
 
 class Explorer(widgets.VBox):
@@ -102,7 +96,15 @@ class Explorer(widgets.VBox):
         self.triage = widgets.HTML()
         self.triage.add_class("triage")
         self.differential = widgets.HTML()
-        self.show_all = widgets.Checkbox(False, description=f"Show all {len(model.kb.conditions)} conditions", indent=False)
+        self.show_all = widgets.Checkbox(False, description=f"Show all {len(model.kb.conditions)} conditions", indent=False,
+                                         layout=widgets.Layout(width="auto", margin="0 24px 0 0"))
+        self.show_intervals = widgets.Checkbox(False, description=INTERVALS_LABEL, indent=False, layout=widgets.Layout(width="auto"))
+        self.show_intervals.add_class("intervals-toggle")
+        self.intervals_message = widgets.HTML()
+        self._intervals = None
+        self.explanation = ExplanationLine(self.state)
+        self.sensitivity = SensitivityPanel(self.state)
+        self.what_if = WhatIfPanel(self.state)
         self.why_choice = widgets.Dropdown(
             options=[("the top 3 conditions", ""), *sorted(((c.label, c.id) for c in model.kb.conditions), key=lambda o: o[0].lower())],
             description="Explain", layout=widgets.Layout(width="360px"),
@@ -113,7 +115,12 @@ class Explorer(widgets.VBox):
         results_box = widgets.VBox(
             [
                 self.summary, self.triage,
-                self._section("Ranked differential", [self.differential, self.show_all]),
+                self._section("Ranked differential", [
+                    self.differential, widgets.HBox([self.show_all, self.show_intervals], layout=widgets.Layout(flex_flow="row wrap")),
+                    self.intervals_message, self.explanation,
+                ]),
+                self.sensitivity,
+                self._section(WHAT_IF_TITLE, [self.what_if]),
                 self._section("Why this ranking", [self.why_choice, self.why]),
                 self._section("Best next questions", [self.serious, self.next]),
             ],
@@ -159,6 +166,7 @@ class Explorer(widgets.VBox):
         self._guard = report
         self.state.observe(report(self._on_result), names="result")
         self.show_all.observe(report(lambda _: self._render_differential()), names="value")
+        self.show_intervals.observe(report(lambda _: self._update_intervals()), names="value")
         self.why_choice.observe(lambda _: self._render_panels(), names="value")
         self.serious.observe(lambda _: self._render_panels(), names="value")
         self.reset_button.on_click(report(lambda _: self.reset()))
@@ -296,7 +304,7 @@ class Explorer(widgets.VBox):
         )
         self.summary.value = render.summary_html(result.conditions, result.evidence)
         self.triage.value = render.triage_html(result.triage)
-        self._render_differential()
+        self._update_intervals()
         self._render_panels()
 
     def _render_panels(self) -> None:
@@ -304,9 +312,24 @@ class Explorer(widgets.VBox):
         guarded(lambda text: setattr(self.why, "value", render.message_html(text)))(self._render_why)()
         guarded(lambda text: setattr(self.next, "value", render.message_html(text)))(self._render_next)()
 
+    def _update_intervals(self) -> None:
+        """Recompute the intervals for the current evidence while the box is ticked; then redraw."""
+        self._intervals = None
+        self.intervals_message.value = ""
+        if self.show_intervals.value:
+            guarded(lambda text: setattr(self.intervals_message, "value", render.message_html(text)))(self._compute_intervals)()
+        self._render_differential()
+
+    def _compute_intervals(self) -> None:
+        self._intervals = self.state.intervals()
+
     def _render_differential(self) -> None:
         top = None if self.show_all.value else self.top
-        self.differential.value = render.differential_html(self.state.result.conditions, top=top)
+        intervals = self._intervals
+        if intervals is not None and intervals.attrs.get("evidence") != self.state.evidence:
+            intervals = None  # computed for other findings: never show stale whiskers
+        note = render_panels.intervals_note_html(intervals) if intervals is not None else ""
+        self.differential.value = render.differential_html(self.state.result.conditions, top=top, intervals=intervals) + note
 
     def _render_why(self) -> None:
         self.why.value = render.why_html(self.state.why(condition=self.why_choice.value or None), self.model.kb)

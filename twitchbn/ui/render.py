@@ -26,6 +26,8 @@ LEVELS = {
 CATEGORY_COLOURS = {"lifestyle": "#16a34a", "local": "#7c3aed", "deficiency": "#d97706", "disease": "#dc2626"}
 EXPLAINS_COLOUR = "#2563eb"
 PROBABILITY_COLOUR = "#bfdbfe"
+WHISKER_COLOUR = "#0f172a"
+SHOWN_CHANGE = 0.005  # a change below half a percentage point reads "no change"
 
 STYLE = """<style>
 .twitchbn { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif;
@@ -52,6 +54,13 @@ STYLE = """<style>
 .twitchbn .tb-track { position: relative; height: 9px; background: #f1f5f9; border-radius: 2px; margin: 2px 0; }
 .twitchbn .tb-fill { position: absolute; left: 0; top: 0; bottom: 0; border-radius: 2px; }
 .twitchbn .tb-marker { position: absolute; top: -3px; bottom: -3px; width: 2px; background: #111827; }
+.twitchbn .tb-whisker { position: absolute; top: 1px; bottom: 1px; box-sizing: border-box; min-width: 3px;
+  border-left: 1.5px solid #0f172a; border-right: 1.5px solid #0f172a;
+  background: linear-gradient(#0f172a, #0f172a) center / 100% 1.5px no-repeat; }
+.twitchbn .tb-range { color: #64748b; font-size: 11px; }
+.twitchbn .tb-half { position: absolute; height: 45%; }
+.twitchbn .tb-centre { position: absolute; top: -3px; bottom: -3px; left: 50%; width: 1px; background: #111827; }
+.twitchbn code.tb-where { font-size: 12px; color: #334155; background: none; }
 .twitchbn .tb-focus td { background: #fefce8; }
 .twitchbn .triage-banner { border-radius: 6px; padding: 8px 12px; margin: 4px 0; border-left: 6px solid; }
 .twitchbn .triage-banner ul { margin: 4px 0 0 0; padding-left: 18px; }
@@ -94,6 +103,18 @@ def percent(p: float) -> str:
     return f"{100 * p:.0f}%"
 
 
+def fine_percent(p: float) -> str:
+    """A probability as a percentage keeping two significant digits below 10%.
+
+    >>> [fine_percent(p) for p in (0.2, 0.0164, 0.00015, 0.0)]
+    ['20%', '1.6%', '0.015%', '0%']
+    """
+    if not math.isfinite(p) or p <= 0.0 or p >= 1.0:
+        return percent(p)
+    value = 100 * p
+    return f"{value:.0f}%" if value >= 10 else f"{value:.2g}%"
+
+
 def message_html(text: str, kind: str = "error") -> str:
     """A one-line message box (``kind`` error or info); empty text gives nothing."""
     if not text:
@@ -113,13 +134,30 @@ def evidence_text(evidence: Mapping[str, str], kb: Knowledge) -> list[str]:
     return [f"{kb.label(var)}: {state_label(state)}" for var, state in evidence.items()]
 
 
-def _bars(explains: float, probability: float, prior: float) -> str:
+def interval_text(low: float, high: float) -> str:
+    """An interval as shown beside a number: '38%–75%'."""
+    return f"{percent(low)}–{percent(high)}"
+
+
+def _whisker(bounds: tuple[float, float] | None) -> str:
+    if bounds is None:
+        return ""
+    low, high = bounds
+    return (f'<div class="tb-whisker" title="interval {esc(interval_text(low, high))}" '
+            f'style="left:{100 * low:.1f}%;width:{100 * max(high - low, 0.0):.1f}%"></div>')
+
+
+def _bars(explains: float, probability: float, prior: float, interval: pd.Series | None = None) -> str:
+    around = {
+        name: None if interval is None else (float(interval[f"{name}_low"]), float(interval[f"{name}_high"]))
+        for name in ("explains", "probability")
+    }
     return (
         f'<div class="tb-track" title="explains {percent(explains)}"><div class="tb-fill" '
-        f'style="width:{100 * explains:.1f}%;background:{EXPLAINS_COLOUR}"></div></div>'
+        f'style="width:{100 * explains:.1f}%;background:{EXPLAINS_COLOUR}"></div>{_whisker(around["explains"])}</div>'
         f'<div class="tb-track" title="present {percent(probability)}, prior {percent(prior)}"><div class="tb-fill" '
         f'style="width:{100 * probability:.1f}%;background:{PROBABILITY_COLOUR}"></div>'
-        f'<div class="tb-marker" style="left:calc({100 * prior:.1f}% - 1px)"></div></div>'
+        f'<div class="tb-marker" style="left:calc({100 * prior:.1f}% - 1px)"></div>{_whisker(around["probability"])}</div>'
     )
 
 
@@ -129,8 +167,8 @@ def category_dot(category: str) -> str:
     return f'<span class="tb-dot" style="background:{colour}" title="{esc(category)}"></span>'
 
 
-def legend_html(categories: bool = True) -> str:
-    """What the bars, the marker and the dots of the differential mean."""
+def legend_html(categories: bool = True, whiskers: bool = False) -> str:
+    """What the bars, the marker, the whiskers and the dots of the differential mean."""
     swatch = '<span style="display:inline-block;width:12px;height:9px;background:{};margin:0 4px 0 0"></span>'
     marker = '<span style="display:inline-block;width:2px;height:12px;background:#111827;margin:0 4px 0 0;vertical-align:middle"></span>'
     parts = [
@@ -138,16 +176,37 @@ def legend_html(categories: bool = True) -> str:
         f"{swatch.format(PROBABILITY_COLOUR)}<b>present</b>",
         f"{marker}<b>prior</b> (before any finding)",
     ]
+    if whiskers:
+        whisker = ('<span style="display:inline-block;width:14px;height:7px;border:1.5px solid {0};border-top:0;border-bottom:0;'
+                   'background:linear-gradient({0},{0}) center / 100% 1.5px no-repeat;margin:0 4px 0 0"></span>')
+        parts.append(f"{whisker.format(WHISKER_COLOUR)}<b>interval</b> (hand-set numbers redrawn)")
     if categories:
         parts.append(" ".join(f"{category_dot(c)}{esc(c)}" for c in CATEGORY_COLOURS))
     return '<div class="tb-note" style="display:flex;flex-wrap:wrap;gap:4px 16px;margin-bottom:4px">' + "".join(
         f"<span>{p}</span>" for p in parts) + "</div>"
 
 
-def differential_html(frame: pd.DataFrame, top: int | None = 10, focus: Iterable[str] = (), compact: bool = False) -> str:
+def _bounds_cell(cls: str, value: float, interval: pd.Series | None, name: str) -> str:
+    if interval is None:
+        return f'<td class="tb-num {cls}">{percent(value)}</td>'
+    low, high = float(interval[f"{name}_low"]), float(interval[f"{name}_high"])
+    return f'<td class="tb-num {cls}">{percent(value)}<div class="tb-range {cls}-range">{esc(interval_text(low, high))}</div></td>'
+
+
+def _bounds_data(interval: pd.Series | None) -> str:
+    if interval is None:
+        return ""
+    return "".join(f' data-{name}-{end}="{float(interval[f"{name}_{end}"])!r}"'
+                   for name in ("explains", "probability") for end in ("low", "high"))
+
+
+def differential_html(frame: pd.DataFrame, top: int | None = 10, focus: Iterable[str] = (), compact: bool = False,
+                      intervals: pd.DataFrame | None = None) -> str:
     """The ranked differential as a table with bars; ``frame`` is ``QueryResult.conditions``.
 
     Rows carry ``data-condition`` (the id) and ``data-rank``; ``focus`` ids are highlighted.
+    ``intervals`` (a ``uncertainty.posterior_intervals`` frame) adds whiskers and the bounds under
+    the numbers (also as ``data-explains-low`` ... attributes).
     """
     focus = set(focus)
     rows = frame if top is None else frame.head(top)
@@ -160,21 +219,23 @@ def differential_html(frame: pd.DataFrame, top: int | None = 10, focus: Iterable
     body = []
     for rank, (cid, row) in enumerate(rows.iterrows(), start=1):
         explains, prob, prior = float(row["explains"]), float(row["probability"]), float(row["prior"])
+        interval = None if intervals is None or cid not in intervals.index else intervals.loc[cid]
         cls = "differential-row tb-focus" if cid in focus else "differential-row"
         body.append(
-            f'<tr class="{cls}" data-condition="{esc(cid)}" data-rank="{rank}" title="{esc(cid)}">'
+            f'<tr class="{cls}" data-condition="{esc(cid)}" data-rank="{rank}" title="{esc(cid)}"{_bounds_data(interval)}>'
             f'<td class="tb-num tb-muted">{rank}</td>'
             f'<td class="differential-label">{category_dot(str(row["category"]))}{esc(row["label"])}</td>'
-            f"<td>{_bars(explains, prob, prior)}</td>"
-            f'<td class="tb-num differential-explains">{percent(explains)}</td>'
-            f'<td class="tb-num differential-probability">{percent(prob)}</td>'
+            f"<td>{_bars(explains, prob, prior, interval)}</td>"
+            + _bounds_cell("differential-explains", explains, interval, "explains")
+            + _bounds_cell("differential-probability", prob, interval, "probability")
             + ("" if compact else f'<td class="tb-num tb-muted">{percent(prior)}</td>')
             + "</tr>"
         )
     more = "" if top is None or len(frame) <= top else f'<div class="tb-note">Showing the top {top} of {len(frame)} conditions.</div>'
     top_id = esc(frame.index[0]) if len(frame) else ""
+    tag = "" if intervals is None else f' data-intervals="{esc(evidence_key(intervals.attrs.get("evidence", {})))}"'
     return (
-        f'<div class="differential" data-top="{top_id}">{legend_html(not compact)}'
+        f'<div class="differential" data-top="{top_id}"{tag}>{legend_html(not compact, intervals is not None)}'
         f'<table class="tb-table">{head}{"".join(body)}</table>{more}</div>'
     )
 
@@ -284,8 +345,9 @@ def _top_list(frame: pd.DataFrame, top: int) -> str:
     return f'<table class="tb-table"><tr><th>Top conditions</th><th class="tb-num">Explains</th></tr>{items}</table>'
 
 
-def _signed(delta: float) -> str:
-    if abs(delta) < 0.005:
+def signed_change(delta: float) -> str:
+    """A change of a probability in percentage points, with an arrow ('▲ 12 points')."""
+    if abs(delta) < SHOWN_CHANGE:
         return '<span class="tb-muted">no change</span>'
     arrow, cls = ("▲", "tb-for") if delta > 0 else ("▼", "tb-against")
     points = round(100 * abs(delta))
@@ -301,7 +363,7 @@ def changes_html(table: pd.DataFrame, top: int = 8) -> str:
     body = "".join(
         f'<tr data-condition="{esc(cid)}"><td>{esc(r["label"])}</td>'
         f'<td class="tb-num">{percent(float(r[explains[0]]))} → {percent(float(r[explains[1]]))}</td>'
-        f'<td>{_signed(float(r["delta_explains"]))}</td>'
+        f'<td>{signed_change(float(r["delta_explains"]))}</td>'
         f'<td class="tb-num">{percent(float(r[present[0]]))} → {percent(float(r[present[1]]))}</td></tr>'
         for cid, r in table.head(top).iterrows()
     )

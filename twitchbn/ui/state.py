@@ -22,10 +22,13 @@ from urllib.parse import parse_qsl
 import pandas as pd
 from traitlets import Dict, HasTraits, Instance
 
+from twitchbn import uncertainty
 from twitchbn.errors import EvidenceError, TwitchbnError, shorten
 from twitchbn.inference import Model, QueryResult
 
 SCENARIO_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,59}$")
+INTERVAL_DRAWS = 200  # parameter draws behind the explorer's whiskers
+INTERVAL_SEED = 0  # fixed, so the same findings always give the same whiskers
 
 
 def reasoning() -> ModuleType | None:
@@ -88,6 +91,29 @@ class ExplorerState(HasTraits):
         if module is None or not hasattr(module, "next_questions"):
             return None
         return module.next_questions(self.model, dict(self.evidence), serious=serious)
+
+    def explanation(self) -> Any | None:
+        """The jointly most probable set of conditions (None while reasoning is missing)."""
+        module = reasoning()
+        if module is None or not hasattr(module, "most_probable_explanation"):
+            return None
+        return module.most_probable_explanation(self.model, dict(self.evidence))
+
+    def what_if(self, changes: Mapping[str, str]) -> Any | None:
+        """Differential and triage with some exposures changed (None while reasoning is missing)."""
+        module = reasoning()
+        if module is None or not hasattr(module, "what_if"):
+            return None
+        return module.what_if(self.model, dict(self.evidence), dict(changes))
+
+    # -- uncertainty ----------------------------------------------------------------------------
+    def intervals(self, draws: int = INTERVAL_DRAWS, seed: int = INTERVAL_SEED) -> pd.DataFrame:
+        """Every condition's interval when the hand-set numbers are redrawn (seeded, so repeatable)."""
+        return uncertainty.posterior_intervals(self.model, dict(self.evidence), draws=draws, seed=seed)
+
+    def sensitivity(self, top: int = 8) -> pd.DataFrame:
+        """The hand-set numbers that move the leading condition's explains most (a tornado)."""
+        return uncertainty.sensitivity(self.model, dict(self.evidence), top=top)
 
     def compare(self, other: Mapping[str, Any]) -> tuple[QueryResult, pd.DataFrame | None]:
         """The result for ``other`` evidence, and reasoning's comparison table when it exists."""
