@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 from pgmpy.inference import VariableElimination
 
+import twitchbn
+import twitchbn.engine as engine_module
 from twitchbn import Knowledge, Model
 from twitchbn.engine import Engine, Variant
 
@@ -336,3 +338,27 @@ def test_chain_has_one_node_per_link(model: Model):
     for f in model.kb.findings:
         chain = [n for n in model.network.nodes() if n == f.id or n.startswith(f"{f.id}__")]
         assert len(chain) == max(1, len(f.links)), f.id
+
+
+# -- memory bounds ------------------------------------------------------------------------------
+
+HEAVY = ["twitch_eyelid", "twitch_face", "twitch_arm", "twitch_hand", "twitch_thigh", "twitch_calf", "twitch_foot",
+         "twitch_torso", "twitch_widespread", "twitch_tongue", "muscle_weakness", "muscle_cramps", "numbness_tingling",
+         "muscle_stiffness", "painful", "during_sleep", "after_exercise", "joint_pain", "skin_rash", "tremor"]
+
+
+def test_evidence_too_heavy_for_exact_inference_is_refused_in_one_line(model):
+    with pytest.raises(twitchbn.EvidenceTooComplexError) as info:
+        model.query({f: "yes" for f in HEAVY})
+    assert "\n" not in str(info.value) and "leave some of them unknown" in str(info.value)
+
+
+def test_variants_split_into_memory_bounded_chunks_give_the_same_answers(model, monkeypatch):
+    evidence = model._indices({"twitch_calf": "yes", "twitch_arm": "yes", "muscle_weakness": "yes"})
+    variants = [Variant(at_most=((f, 0),)) for f in range(len(model.engine.finding_ids)) if model.engine.finding_ids[f] not in
+                ("twitch_calf", "twitch_arm", "muscle_weakness")]
+    whole = model.engine.sweep(evidence, variants)
+    monkeypatch.setattr(engine_module, "MAX_ENTRIES", model.engine.width(evidence, variants) * 3)
+    chunked = model.engine.sweep(evidence, variants)
+    assert np.allclose(chunked.log_z, whole.log_z, rtol=0, atol=1e-12)
+    assert np.allclose(chunked.status, whole.status, rtol=0, atol=1e-12)

@@ -12,6 +12,7 @@ __version__ = "0.1.0"
 
 from twitchbn.errors import (
     EvidenceError,
+    EvidenceTooComplexError,
     ImpossibleEvidenceError,
     KnowledgeBaseError,
     TwitchbnError,
@@ -21,6 +22,7 @@ from twitchbn.knowledge import Knowledge, load_knowledge
 
 __all__ = [
     "EvidenceError",
+    "EvidenceTooComplexError",
     "ImpossibleEvidenceError",
     "Knowledge",
     "KnowledgeBaseError",

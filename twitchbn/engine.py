@@ -29,9 +29,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from twitchbn.errors import EvidenceTooComplexError
 from twitchbn.knowledge import Knowledge
 
 ABSENT, QUIET, CAUSING = 0, 1, 2
+MAX_ENTRIES = 1 << 21  # largest table (entries, all variants of a chunk) a sweep may build: ~16 MB
 _LETTERS = string.ascii_letters
 
 
@@ -177,6 +179,20 @@ class Engine:
         P = self.params
         pb = P.activation.shape[0]  # parameter batch (1, or one per variant)
         nc = len(self.condition_ids)
+        width = self.width(evidence, variants)
+        if width > MAX_ENTRIES:
+            raise EvidenceTooComplexError(
+                f"exact inference for this evidence would need tables of {width:,} entries (limit {MAX_ENTRIES:,}): "
+                f"too many findings are set to a state other than the first at once; leave some of them unknown"
+            )
+        rows = max(1, MAX_ENTRIES // width)
+        if rows < B:  # memory-bounded chunks of variants (rows are independent)
+            parts = [self._chunk(evidence, variants, start, min(B, start + rows), marginals) for start in range(0, B, rows)]
+            return Sweep(
+                np.concatenate([p.log_z for p in parts]),
+                None if not marginals else np.concatenate([p.status for p in parts]),
+                None if not marginals else np.concatenate([p.exposures for p in parts]),
+            )
 
         # Unary factor on each condition's status, per variant: (B, nc, 3).
         unary = np.ones((B, nc, 3))
@@ -312,6 +328,32 @@ class Engine:
                 xmarg[:, x, : self.exposure_card[x]] = _normalise(xprior[x])
         return Sweep(log_z, status, xmarg)
 
+    def _chunk(self, evidence: dict[str, int], variants: list[Variant], start: int, stop: int, marginals: bool) -> Sweep:
+        """``sweep`` over variants[start:stop] (with their rows of a parameter batch)."""
+        engine = self
+        if self.params.activation.shape[0] > 1:
+            engine = Engine(self.kb, _rows(self.params, start, stop))
+        return engine.sweep(evidence, variants[start:stop], marginals)
+
+    def width(self, evidence: dict[str, int], variants: list[Variant]) -> int:
+        """Entries of the largest table a sweep of one variant builds (frontier x status x one move).
+
+        Depends only on which findings are positive and which exposures are observed.
+        """
+        positive = {self._keys[v][1] for v, s in evidence.items() if s > 0 and self._keys[v][0] == "f"}
+        positive.update(f for variant in variants for f, _ in variant.positive)
+        observed = frozenset(k for k in evidence if k in self._x_ids)
+        order = self.sweep_order(tuple(sorted(positive)), observed)
+        position = {c: k for k, c in enumerate(order)}
+        spans = [([position[c] for c in self.finding_parents[f]], 2) for f in positive if self.finding_parents[f]]
+        spans += [([position[c] for c in kids], self.exposure_card[x]) for x, kids in self._children.items()
+                  if self.exposure_ids[x] not in observed]
+        widest = 1
+        for k in range(len(order)):
+            size = 6 * math.prod(card for pos, card in spans if min(pos) <= k <= max(pos))
+            widest = max(widest, size)
+        return widest
+
     def key(self, var: str) -> tuple[str, int]:
         """Engine key of a network variable: exposure, condition, finding or cause node."""
         return self._keys[var]
@@ -444,6 +486,17 @@ def _joint_size(a: np.ndarray, la: str, b: np.ndarray, lb: str) -> int:
 def _total(arr: np.ndarray, B: int) -> np.ndarray:
     """Sum over every axis but the batch axis, broadcast to B rows."""
     return np.broadcast_to(arr.reshape(arr.shape[0], -1).sum(axis=1), (B,))
+
+
+def _rows(params: Params, start: int, stop: int) -> Params:
+    """Rows start:stop of a batch of parameter sets."""
+    return Params(
+        tuple(a[start:stop] for a in params.exposure_prior),
+        tuple(a[start:stop] for a in params.condition_cpt),
+        params.activation[start:stop],
+        tuple(a[start:stop] for a in params.leak),
+        tuple(a[start:stop] for a in params.link),
+    )
 
 
 def _split(dist: np.ndarray, states: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -32,6 +32,10 @@ class ImpossibleEvidenceError(TwitchbnError):
         self.conflicting = conflicting
 
 
+class EvidenceTooComplexError(TwitchbnError):
+    """Exact inference for this evidence would need more memory than twitchbn allows itself."""
+
+
 class KnowledgeBaseError(TwitchbnError):
     """The knowledge base on disk is malformed or inconsistent.
 

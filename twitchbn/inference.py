@@ -134,6 +134,11 @@ class Model:
             raise self._impossible(evidence)
         return result
 
+    def cost(self, evidence: Mapping[str, str], variants: list[Variant]) -> int:
+        """Table entries a sweep of ``variants`` would touch (width x variants): a budget check
+        for interactive features that batch many variants (next question, intervals)."""
+        return self.engine.width(self._indices(evidence), variants) * len(variants)
+
     def _impossible(self, evidence: Mapping[str, str]) -> ImpossibleEvidenceError:
         """Shrink the evidence to a minimal set that is still impossible and name it."""
         kept = dict(evidence)

@@ -22,9 +22,11 @@ import numpy as np
 import pandas as pd
 
 from twitchbn.engine import Variant
+from twitchbn.errors import EvidenceTooComplexError
 from twitchbn.inference import Model
 from twitchbn.reasoning._common import NEGLIGIBLE, binary_entropy, causing, condition_weights
 
+INTERACTIVE_ENTRIES = 1 << 22  # work budget of one ranking (table entries x variants): about two seconds here
 TIE = 1e-12  # shifts closer than this are equal (rounding), so the first such state is best
 
 COLUMNS = [
@@ -79,6 +81,11 @@ def next_questions(model: Model, evidence: Mapping[str, Any] | None, serious: bo
         if f not in checked:
             plan.append((f, "finding", len(variants), engine.finding_card[i]))
             variants.extend(Variant(at_most=((i, s),)) for s in range(engine.finding_card[i] - 1))
+    if model.cost(checked, variants) > INTERACTIVE_ENTRIES:
+        raise EvidenceTooComplexError(
+            "too many findings are set to a state other than the first to rank the next questions interactively; "
+            "leave some of them unknown"
+        )
     sweep = model.sweep(checked, variants)
 
     relative = np.exp(sweep.log_z - sweep.log_z[0])  # P(variant evidence | e)
