@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from twitchbn._tensor import contract, normalise, pick, scale, split, total
 from twitchbn.errors import EvidenceTooComplexError
 from twitchbn.knowledge import Knowledge
 
@@ -219,9 +220,9 @@ class Engine:
             cum_leak = leak[:, : s + 1].sum(axis=1)  # (pb,)
             cum_link = link[:, :, : s + 1].sum(axis=2)  # (pb, n_par)
             with np.errstate(divide="ignore"):
-                log_const[rows] += np.log(_pick(cum_leak, rows, pb))
+                log_const[rows] += np.log(pick(cum_leak, rows, pb))
             for j, c in enumerate(self.finding_parents[f]):
-                z = _pick(cum_link[:, j], rows, pb)
+                z = pick(cum_link[:, j], rows, pb)
                 if self.finding_causing[f]:
                     unary[rows, c, CAUSING] *= z
                 else:
@@ -262,7 +263,7 @@ class Engine:
         acc_info = {}
         for f, states in accumulators.items():
             parents = self.finding_parents[f]
-            below, at, _ = _split(P.leak[f], states)
+            below, at, _ = split(P.leak[f], states)
             init = np.stack([below, at], axis=1)  # (B, 2): not yet / already at the observed state
             if not parents:
                 with np.errstate(divide="ignore"):
@@ -288,19 +289,19 @@ class Engine:
             if info["isolated"]:
                 pre.append(None)
                 with np.errstate(divide="ignore"):
-                    log_scale = log_scale + np.log(_total(factors[0][0], B))
+                    log_scale = log_scale + np.log(total(factors[0][0], B))
                 continue
             local = info["local"]
-            joint = _contract([(alpha, info["in"]), *factors], out_vars + local) if marginals else None
+            joint = contract([(alpha, info["in"]), *factors], out_vars + local) if marginals else None
             if joint is None:
-                step_out = _contract([(alpha, info["in"]), *factors], out_vars)
+                step_out = contract([(alpha, info["in"]), *factors], out_vars)
             else:
                 step_out = np.einsum(f"...{out_vars}{local}->...{out_vars}", joint)
-            scale = _scale(step_out, B)
-            alpha = step_out / scale.reshape((B,) + (1,) * (step_out.ndim - 1))
-            pre.append(None if joint is None else joint / scale.reshape((B,) + (1,) * (joint.ndim - 1)))
+            factor = scale(step_out, B)
+            alpha = step_out / factor.reshape((B,) + (1,) * (step_out.ndim - 1))
+            pre.append(None if joint is None else joint / factor.reshape((B,) + (1,) * (joint.ndim - 1)))
             with np.errstate(divide="ignore"):
-                log_scale = log_scale + np.log(scale)
+                log_scale = log_scale + np.log(factor)
         with np.errstate(divide="ignore"):
             log_z = np.log(alpha.reshape(B)) + log_scale + log_const
         if not marginals:
@@ -318,14 +319,14 @@ class Engine:
                 joint = np.einsum(f"...{factors[0][1]}->...{local}", joint)
             else:
                 joint = np.einsum(f"...{out_vars}{info['local']},...{out_vars}->...{local}", pre[k], beta)
-                beta = _contract([*factors, (beta, out_vars)], info["in"])
-                beta = beta / _scale(beta, B).reshape((B,) + (1,) * (beta.ndim - 1))
-            status[:, order[k], :] = _normalise(np.einsum(f"...{local}->...{info['status']}", joint))
+                beta = contract([*factors, (beta, out_vars)], info["in"])
+                beta = beta / scale(beta, B).reshape((B,) + (1,) * (beta.ndim - 1))
+            status[:, order[k], :] = normalise(np.einsum(f"...{local}->...{info['status']}", joint))
             for x, letter in info["entering_x"].items():
-                xmarg[:, x, : self.exposure_card[x]] = _normalise(np.einsum(f"...{local}->...{letter}", joint))
+                xmarg[:, x, : self.exposure_card[x]] = normalise(np.einsum(f"...{local}->...{letter}", joint))
         for x in range(len(self.exposure_ids)):
             if x not in self._children:
-                xmarg[:, x, : self.exposure_card[x]] = _normalise(xprior[x])
+                xmarg[:, x, : self.exposure_card[x]] = normalise(xprior[x])
         return Sweep(log_z, status, xmarg)
 
     def _chunk(self, evidence: dict[str, int], variants: list[Variant], start: int, stop: int, marginals: bool) -> Sweep:
@@ -427,7 +428,7 @@ class Engine:
             f = v[1]
             states, _ = acc_info[f]
             j = self.finding_parents[f].index(c)
-            below, at, upto = _split(self.params.link[f][:, j, :], states)
+            below, at, upto = split(self.params.link[f][:, j, :], states)
             trans = np.zeros((len(states), 2, 3, 2))
             active = [CAUSING] if self.finding_causing[f] else [QUIET, CAUSING]
             for st in range(3):
@@ -445,47 +446,12 @@ class Engine:
                 factors.append((trans, table[v] + s_letter + out_table[v]))
         out_vars = "".join(out_table[v] for v in after)
         in_vars = "".join(table[v] for v in before)
-        keep = set(in_vars) | set(out_vars) | {s_letter} | set(entering_x.values())
-        factors = _merge_small(factors, keep)
         isolated = len(factors) == 1 and not (set(factors[0][1]) & (set(in_vars) | set(out_vars)))
         local = "".join(ch for ch in dict.fromkeys(s_letter + "".join(entering_x.values())) if ch not in out_vars)
         info = {"status": s_letter, "entering_x": entering_x, "in": in_vars, "isolated": isolated, "local": local}
         return factors, out_vars, info
 
 
-_MERGE_LIMIT = 1  # entries per batch row up to which a step's small factors are pre-multiplied
-
-
-def _merge_small(factors: list[tuple[np.ndarray, str]], keep: set[str]) -> list[tuple[np.ndarray, str]]:
-    """Pre-multiply a step's factors into one while it stays small (used by three passes).
-
-    Letters needed by no other factor and not in ``keep`` (an entering accumulator's initial
-    state) are summed out on the way.
-    """
-    merged, letters = factors[0]
-    rest = list(factors[1:])
-    while rest:
-        sizes = [_joint_size(merged, letters, arr, lt) for arr, lt in rest]
-        i = min(range(len(rest)), key=sizes.__getitem__)
-        if sizes[i] > _MERGE_LIMIT:
-            break
-        arr, lt = rest.pop(i)
-        needed = keep.union(*(set(x) for _, x in rest))
-        out = "".join(ch for ch in dict.fromkeys(letters + lt) if ch in needed)
-        merged = np.einsum(f"...{letters},...{lt}->...{out}", merged, arr)
-        letters = out
-    return [(merged, letters), *rest]
-
-
-def _joint_size(a: np.ndarray, la: str, b: np.ndarray, lb: str) -> int:
-    dims = dict(zip(la, a.shape[1:], strict=True))
-    dims.update(zip(lb, b.shape[1:], strict=True))
-    return math.prod(dims.values())
-
-
-def _total(arr: np.ndarray, B: int) -> np.ndarray:
-    """Sum over every axis but the batch axis, broadcast to B rows."""
-    return np.broadcast_to(arr.reshape(arr.shape[0], -1).sum(axis=1), (B,))
 
 
 def _rows(params: Params, start: int, stop: int) -> Params:
@@ -499,62 +465,11 @@ def _rows(params: Params, start: int, stop: int) -> Params:
     )
 
 
-def _split(dist: np.ndarray, states: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per variant: P(below s), P(at s), P(at most s) of a distribution (rows: params or one).
-
-    Where the variant's state is 0 (the finding is not observed there) the triple is (1, 0, 1):
-    an accumulator that never moves and a selector that keeps both of its states.
-    """
-    dist = np.broadcast_to(dist, (len(states), dist.shape[-1]))
-    cum = np.cumsum(dist, axis=1)
-    rows = np.arange(len(states))
-    s = np.maximum(states, 1)
-    neutral = states == 0
-    below = np.where(neutral, 1.0, cum[rows, s - 1])
-    at = np.where(neutral, 0.0, dist[rows, s])
-    upto = np.where(neutral, 1.0, cum[rows, s])
-    return below, at, upto
 
 
-def _pick(arr: np.ndarray, rows: slice | int, pb: int) -> np.ndarray | float:
-    """Row(s) of a parameter array for the variants in ``rows`` (shared when pb == 1)."""
-    return arr[rows] if pb > 1 else arr[0]
 
 
 def _dist(value: float | tuple[float, ...], n: int) -> list[float]:
     if isinstance(value, tuple):
         return list(value)
     return [1.0 - value, value] if n == 2 else [float(value)]
-
-
-def _contract(operands: list[tuple[np.ndarray, str]], out: str) -> np.ndarray:
-    """Contract (array, letters) operands to ``out``; every array has a leading batch axis.
-
-    Pairwise, starting from the largest operand (the frontier message) and summing a letter out
-    as soon as no later operand needs it: no path search, intermediates stay clique-sized.
-    """
-    start = max(range(len(operands)), key=lambda i: operands[i][0].size)
-    rest = operands[:start] + operands[start + 1 :]
-    result, have = operands[start]
-    later = [set(out)]  # later[j]: letters needed once rest[:len(rest)-j] are folded in
-    for _, lt in reversed(rest[1:]):
-        later.append(later[-1].union(lt))
-    for i, (arr, letters) in enumerate(rest):
-        needed = later[len(rest) - 1 - i]
-        keep = "".join(ch for ch in dict.fromkeys(have + letters) if ch in needed)
-        result = np.einsum(f"...{have},...{letters}->...{keep}", result, arr)
-        have = keep
-    return np.einsum(f"...{have}->...{out}", result) if have != out else result
-
-
-def _scale(arr: np.ndarray, B: int) -> np.ndarray:
-    """Per-batch-row maximum of a message (1 where the row is all zero), for rescaling."""
-    flat = np.broadcast_to(arr, (B, *arr.shape[1:])).reshape(B, -1)
-    m = flat.max(axis=1) if flat.shape[1] else np.ones(B)
-    return np.where(m > 0, m, 1.0)
-
-
-def _normalise(m: np.ndarray) -> np.ndarray:
-    total = m.sum(axis=-1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total > 0, m / np.where(total > 0, total, 1.0), 0.0)
