@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: lab app test lint bench browser clean
+.PHONY: lab app test lint bench browser notebooks clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,7 +30,7 @@ browser:
 
 ## lint: ruff over the package, tests and benchmarks
 lint: $(STAMP)
-	$(BIN)/ruff check twitchbn tests benchmarks
+	$(BIN)/ruff check twitchbn tests benchmarks scripts
 
 ## test: set up and run every test (unit, property, cross-engine, notebooks under nbval, browser)
 test: $(STAMP) browser lint
@@ -39,6 +39,11 @@ test: $(STAMP) browser lint
 ## bench: interactive latency and throughput, side by side with pyAgrum
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
+
+## notebooks: re-run every notebook from a fresh kernel and save it as the nbval baseline
+notebooks: $(STAMP)
+	for nb in notebooks/*.ipynb; do $(BIN)/jupyter nbconvert --to notebook --execute --inplace "$$nb" || exit 1; done
+	$(BIN)/python scripts/strip_notebook.py notebooks/*.ipynb
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
