@@ -42,12 +42,12 @@ def summary(seconds: list[float]) -> dict[str, float]:
     return {"median_ms": float(np.median(arr)), "p95_ms": float(np.percentile(arr, 95)), "max_ms": float(arr.max()), "n": int(arr.size)}
 
 
-def cold_start(kb: str | Path | None, reps: int = 3) -> dict[str, float]:
+def cold_start(kb: str | Path | None, reps: int = 3, then: str = "m.network") -> dict[str, float]:
     """Seconds for a fresh interpreter to import twitchbn, load and validate the knowledge base
-    and build the pgmpy network, timed from outside; median of ``reps`` runs and the children's
-    peak memory (MB)."""
+    and run ``then`` (default: build the pgmpy network), timed from outside; median of ``reps``
+    runs and the children's peak memory (MB)."""
     target = repr(str(Path(kb).resolve())) if kb is not None else ""
-    code = f"import twitchbn; m = twitchbn.load_model({target}); m.network"
+    code = f"import twitchbn; m = twitchbn.load_model({target}); {then}"
     times = []
     for _ in range(reps):
         start = time.perf_counter()
