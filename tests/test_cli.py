@@ -188,3 +188,11 @@ def test_a_broken_knowledge_base_given_with_kb_is_refused(tmp_path: Path):
 
 def test_an_unknown_export_format_is_refused():
     assert_refused(run_cli("export", "--format", "png"), re.compile(r"argument --format: invalid choice: 'png'.*"))
+
+
+def test_an_output_file_that_cannot_be_written_exits_2_naming_it(tmp_path):
+    done = run_cli("export", "--format", "bif", "-o", tmp_path / "missing-dir" / "net.bif")
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert "cannot write" in done.stderr and "net.bif" in done.stderr
+    assert not (tmp_path / "missing-dir").exists()

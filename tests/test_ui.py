@@ -182,7 +182,7 @@ def test_a_crash_while_saving_leaves_the_old_file_whole_and_no_temporary_file(ti
         raise OSError("disk unplugged")
 
     monkeypatch.setattr(os, "replace", crash)
-    with pytest.raises(OSError):
+    with pytest.raises(TwitchbnError, match=r"cannot write '.*case\.json': disk unplugged"):
         save_scenario(target, tiny.query({"twitch_calf": "yes"}))
     assert target.read_text() == before
     assert [p.name for p in tmp_path.iterdir()] == ["case.json"]

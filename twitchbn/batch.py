@@ -27,6 +27,7 @@ from typing import Any, TextIO
 import numpy as np
 import pandas as pd
 
+from twitchbn._files import atomic_write_text
 from twitchbn.engine import CAUSING, Variant
 from twitchbn.errors import EvidenceError, ImpossibleEvidenceError, TwitchbnError, closest, shorten
 
@@ -253,10 +254,7 @@ def _impossible(model: Any, evidence: Mapping[str, str]) -> ImpossibleEvidenceEr
 def write_results(result: BatchResult, output: str | Path | TextIO) -> None:
     """Write the results as CSV (full-precision floats); a path is replaced atomically."""
     if isinstance(output, str | Path):
-        path = Path(output)
-        tmp = path.with_name(f".{path.name}.tmp")
-        result.results.to_csv(tmp, index=False)
-        tmp.replace(path)
+        atomic_write_text(output, result.results.to_csv(index=False))
     else:
         result.results.to_csv(output, index=False)
 

@@ -280,11 +280,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TwitchbnError as exc:
         print(f"twitchbn: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into a command that stopped reading (e.g. head)
+        return 0
+    except OSError as exc:  # an output file that cannot be written, a disk that is full, ...
+        where = f" '{shorten(exc.filename, keep_end=True)}'" if getattr(exc, "filename", None) else ""
+        print(f"twitchbn: error: cannot read or write{where}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("twitchbn: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -18,6 +18,7 @@ import numpy as np
 from pgmpy.factors.discrete import TabularCPD
 from pgmpy.models import DiscreteBayesianNetwork
 
+from twitchbn._files import atomic_write_text
 from twitchbn.engine import Engine, Params
 from twitchbn.errors import TwitchbnError
 from twitchbn.knowledge import CONDITION_STATES, Knowledge
@@ -115,12 +116,5 @@ def export_network(net: DiscreteBayesianNetwork, fmt: str, path: str | Path | No
     else:
         raise TwitchbnError(f"export format must be one of bif, xmlbif; got {fmt!r}")
     if path is not None:
-        _atomic_write(Path(path), text)
+        atomic_write_text(path, text)
     return text
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    tmp.replace(path)

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
 import re
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
@@ -23,6 +21,7 @@ import pandas as pd
 from traitlets import Dict, HasTraits, Instance
 
 from twitchbn import uncertainty
+from twitchbn._files import atomic_write_text
 from twitchbn.errors import EvidenceError, TwitchbnError, shorten
 from twitchbn.inference import Model, QueryResult
 
@@ -143,16 +142,7 @@ def save_scenario(path: str | Path, result: QueryResult) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(path, text)
     return path
 
 
