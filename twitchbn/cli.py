@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -289,6 +290,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("twitchbn: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug: one line for the user, the traceback with TWITCHBN_DEBUG=1
+        if os.environ.get("TWITCHBN_DEBUG"):
+            raise
+        print(f"twitchbn: internal error: {exc.__class__.__name__}: {shorten(exc, 200)} "
+              "(please report it; TWITCHBN_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover
