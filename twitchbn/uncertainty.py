@@ -31,7 +31,6 @@ from twitchbn.knowledge import CONVENTION, SEED_FILES, Knowledge, Number
 SEED_ODDS_FACTOR = 2.0  # a seed-backed number is plausible within odds x/÷ 2 of its point
 CONVENTION_ODDS_FACTOR = 3.0  # clinical convention (or any other source): odds x/÷ 3
 COVERAGE = 0.9  # a default range is the central 90% of the draws' spread (sets Dirichlet concentration)
-MAX_ROWS = 1024  # parameter rows per engine pass (bounds memory)
 
 Bounds = float | tuple[float, ...]
 
@@ -200,17 +199,12 @@ def build_params(engine: Engine, slot_list: list[Slot], values: list[np.ndarray]
 
 
 def _status(model: Any, checked: Mapping[str, str], slot_list: list[Slot], values: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """log P(evidence) and condition status for every parameter row, in passes of MAX_ROWS."""
+    """log P(evidence) and condition status for every parameter row, in one batched sweep (the
+    engine splits it into memory-bounded chunks)."""
     evidence = {v: model.states(v).index(s) for v, s in checked.items()}
-    log_z, status = [], []
-    total = values[0].shape[0]
-    for start in range(0, total, MAX_ROWS):
-        chunk = [v[start : start + MAX_ROWS] for v in values]
-        rows = chunk[0].shape[0]
-        sweep = Engine(model.kb, build_params(model.engine, slot_list, chunk)).sweep(evidence, [Variant()] * rows)
-        log_z.append(sweep.log_z)
-        status.append(sweep.status)
-    return np.concatenate(log_z), np.concatenate(status)
+    rows = values[0].shape[0]
+    sweep = Engine(model.kb, build_params(model.engine, slot_list, values)).sweep(evidence, [Variant()] * rows)
+    return sweep.log_z, sweep.status
 
 
 def _check_evidence(model: Any, evidence: Mapping[str, Any] | None):
