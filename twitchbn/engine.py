@@ -180,7 +180,8 @@ class Engine:
         P = self.params
         pb = P.activation.shape[0]  # parameter batch (1, or one per variant)
         nc = len(self.condition_ids)
-        width = self.width(evidence, variants)
+        order, span = self._plan(evidence, variants)
+        width = self._widest(span)
         if width > MAX_ENTRIES:
             raise EvidenceTooComplexError(
                 f"exact inference for this evidence would need tables of {width:,} entries (limit {MAX_ENTRIES:,}): "
@@ -249,15 +250,10 @@ class Engine:
                     raise ValueError(f"variant {b} observes finding {self.finding_ids[f]} in two states")
                 states[b] = s
 
-        # The condition order of this pass keeps the frontier small for this evidence.
-        order = self.sweep_order(tuple(sorted(accumulators)), frozenset(k for k in evidence if k in self._x_ids))
-        position = {c: k for k, c in enumerate(order)}
-        span: dict[tuple[str, int], tuple[int, int]] = {}
-        for x, kids in self._children.items():
-            pos = [position[c] for c in kids]
-            span[("x", x)] = (min(pos), max(pos))
+        # Exposures outside the frontier (observed in the base evidence, or with no condition
+        # depending on them) contribute a constant: their (clamped) prior mass.
         for x in range(len(self.exposure_ids)):
-            if x not in self._children:  # an exposure no condition depends on: a constant
+            if ("x", x) not in span:
                 with np.errstate(divide="ignore"):
                     log_const += np.log(xprior[x].sum(axis=1))
         acc_info = {}
@@ -269,11 +265,10 @@ class Engine:
                 with np.errstate(divide="ignore"):
                     log_const += np.log(init[:, 1] + (states == 0))
                 continue
-            pos = [position[c] for c in parents]
-            span[("a", f)] = (min(pos), max(pos))
             acc_info[f] = (states, init)
 
-        steps = [self._step_factors(order[k], k, span, acc_info, xprior, unary, act) for k in range(nc)]
+        observed = {self._keys[v][1]: state for v, state in evidence.items() if v in self._x_ids}
+        steps = [self._step_factors(order[k], k, span, acc_info, xprior, unary, act, observed) for k in range(nc)]
 
         # Forward pass. alphas[k] is the message entering step k (axes: its frontier); pre[k]
         # keeps the step's own letters (status, entering exposures) beside the new frontier so
@@ -325,7 +320,7 @@ class Engine:
             for x, letter in info["entering_x"].items():
                 xmarg[:, x, : self.exposure_card[x]] = normalise(np.einsum(f"...{local}->...{letter}", joint))
         for x in range(len(self.exposure_ids)):
-            if x not in self._children:
+            if ("x", x) not in span:
                 xmarg[:, x, : self.exposure_card[x]] = normalise(xprior[x])
         return Sweep(log_z, status, xmarg)
 
@@ -341,19 +336,36 @@ class Engine:
 
         Depends only on which findings are positive and which exposures are observed.
         """
+        return self._widest(self._plan(evidence, variants)[1])
+
+    def _widest(self, span: dict[tuple[str, int], tuple[int, int]]) -> int:
+        """Largest table of a sweep with these spans: frontier open at a step x 3 states x one move."""
+        cards = {v: (self.exposure_card[v[1]] if v[0] == "x" else 2) for v in span}
+        return max(
+            6 * math.prod(cards[v] for v, (a, b) in span.items() if a <= k <= b) for k in range(len(self.condition_ids))
+        )
+
+    def _plan(self, evidence: dict[str, int], variants: list[Variant]) -> tuple[tuple[int, ...], dict[tuple[str, int], tuple[int, int]]]:
+        """Condition order of a sweep and the span (first, last step) of each frontier variable.
+
+        The frontier holds the unobserved exposures some condition depends on (an exposure in the
+        base evidence is sliced out) and an accumulator per positive finding with parents.
+        """
         positive = {self._keys[v][1] for v, s in evidence.items() if s > 0 and self._keys[v][0] == "f"}
         positive.update(f for variant in variants for f, _ in variant.positive)
         observed = frozenset(k for k in evidence if k in self._x_ids)
         order = self.sweep_order(tuple(sorted(positive)), observed)
         position = {c: k for k, c in enumerate(order)}
-        spans = [([position[c] for c in self.finding_parents[f]], 2) for f in positive if self.finding_parents[f]]
-        spans += [([position[c] for c in kids], self.exposure_card[x]) for x, kids in self._children.items()
-                  if self.exposure_ids[x] not in observed]
-        widest = 1
-        for k in range(len(order)):
-            size = 6 * math.prod(card for pos, card in spans if min(pos) <= k <= max(pos))
-            widest = max(widest, size)
-        return widest
+        span: dict[tuple[str, int], tuple[int, int]] = {}
+        for x, kids in self._children.items():
+            if self.exposure_ids[x] not in observed:
+                pos = [position[c] for c in kids]
+                span[("x", x)] = (min(pos), max(pos))
+        for f in sorted(positive):
+            if self.finding_parents[f]:
+                pos = [position[c] for c in self.finding_parents[f]]
+                span[("a", f)] = (min(pos), max(pos))
+        return order, span
 
     def key(self, var: str) -> tuple[str, int]:
         """Engine key of a network variable: exposure, condition, finding or cause node."""
@@ -385,7 +397,7 @@ class Engine:
             self._orders[key] = tuple(order)
         return self._orders[key]
 
-    def _step_factors(self, c, k, span, acc_info, xprior, unary, act):
+    def _step_factors(self, c, k, span, acc_info, xprior, unary, act, observed):
         """Factors of step k (condition c) as (array, letters) pairs and the new frontier's letters."""
         letters = iter(_LETTERS)
         # Letters of the incoming frontier are assigned by the caller's alpha: we rebuild the
@@ -410,9 +422,12 @@ class Engine:
                 factors.append((init, table[v]))
         # Status prior given exposure parents: (pb, *pa, 3)
         cpt = self.params.condition_cpt[c]
+        for axis, x in reversed(list(enumerate(self.condition_parents[c], start=1))):
+            if x in observed:  # an observed exposure is sliced out of the table
+                cpt = np.take(cpt, observed[x], axis=axis)
         a = act[:, c].reshape((-1,) + (1,) * (cpt.ndim - 1))
         prior3 = np.stack([1.0 - cpt, cpt * (1.0 - a), cpt * a], axis=-1)
-        pa_letters = "".join(table[("x", x)] for x in self.condition_parents[c])
+        pa_letters = "".join(table[("x", x)] for x in self.condition_parents[c] if x not in observed)
         u = unary[:, c, :].reshape((unary.shape[0],) + (1,) * (prior3.ndim - 2) + (3,))
         factors.insert(0, (prior3 * u, pa_letters + s_letter))
         out_table = {}
