@@ -71,9 +71,12 @@ class _Case:
     line: int
     fields: tuple[str, ...]
     evidence: dict[str, str]
-    clamps: list[tuple[tuple[str, int], int]] = field(default_factory=list)  # exposures, conditions, cause nodes
-    negative: list[tuple[int, int]] = field(default_factory=list)  # findings in their first state: (f, 0)
-    positive: list[tuple[int, int]] = field(default_factory=list)  # findings in a higher state: (f, state)
+    variant: Variant  # the case's evidence in engine terms (Model.variant)
+
+    @property
+    def positive(self) -> tuple[tuple[int, int], ...]:
+        """Findings in a higher state: (finding index, state); they shape the frontier."""
+        return self.variant.positive
 
 
 def read_cases(source: str | Path | TextIO, variables: Iterable[str]) -> Cases:
@@ -164,9 +167,8 @@ def _refusal(cases: Cases, first: BadRow) -> TwitchbnError:
 
 
 def _parse(model: Any, cases: Cases) -> tuple[list[_Case], list[BadRow]]:
-    """Check every row; split each good case into clamps, negative and positive findings."""
+    """Check every row; each good case carries its evidence as an engine variant."""
     good, bad = [], []
-    engine = model.engine
     width = len(cases.columns)
     for index, (line, fields) in enumerate(cases.rows):
         if len(fields) != width:
@@ -178,16 +180,7 @@ def _parse(model: Any, cases: Cases) -> tuple[list[_Case], list[BadRow]]:
         except EvidenceError as exc:
             bad.append(BadRow(line, str(exc)))
             continue
-        case = _Case(index, line, fields, checked)
-        for var, state in checked.items():
-            key, s = engine.key(var), model.states(var).index(state)
-            if key[0] != "f":
-                case.clamps.append((key, s))
-            elif s == 0:
-                case.negative.append((key[1], 0))
-            else:
-                case.positive.append((key[1], s))
-        good.append(case)
+        good.append(_Case(index, line, fields, checked, model.variant(checked)))
     return good, bad
 
 
@@ -219,8 +212,7 @@ def _solve(model: Any, cases: list[_Case], top: int, records: dict, bad: list[Ba
     """One exact sweep for ``cases``: per case its evidence and "no everyday cause" (triage)."""
     variants: list[Variant] = []
     for case in cases:
-        own = Variant(tuple(case.clamps), tuple(case.negative), tuple(case.positive))
-        variants += [own, model.no_everyday_variant(own)]
+        variants += [case.variant, model.no_everyday_variant(case.variant)]
     sweep = model.engine.sweep({}, variants)
     for k, case in enumerate(cases):
         main = 2 * k

@@ -164,6 +164,20 @@ class Model:
         sweep = self.sweep(checked, [Variant(), self.no_everyday_variant()])
         return self.result(checked, sweep, 0, float(sweep.log_z[1] - sweep.log_z[0]))
 
+    def variant(self, checked: Mapping[str, str]) -> Variant:
+        """Checked evidence as one engine ``Variant``: clamps for exposures, conditions and cause
+        nodes, "at most the first state" for first-state findings, the rest as positive findings."""
+        clamps, at_most, positive = [], [], []
+        for variable, state in checked.items():
+            key, index = self.engine.key(variable), self.states(variable).index(state)
+            if key[0] != "f":
+                clamps.append((key, index))
+            elif index == 0:
+                at_most.append((key[1], 0))
+            else:
+                positive.append((key[1], index))
+        return Variant(tuple(clamps), tuple(at_most), tuple(positive))
+
     def no_everyday_variant(self, base: Variant | None = None) -> Variant:
         """``base`` plus "no everyday cause is causing the twitching" (for triage)."""
         base = base or Variant()

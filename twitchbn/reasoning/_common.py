@@ -38,12 +38,6 @@ class Item:
         """True when the item can ride in a ``Variant`` (it does not widen the frontier)."""
         return self.key[0] != "f" or self.index == 0
 
-    def as_variant_part(self) -> tuple[tuple, tuple]:
-        """(clamps, at_most) contribution of a product-form item."""
-        if self.key[0] == "f":
-            return (), ((self.key[1], 0),)
-        return ((self.key, self.index),), ()
-
 
 def evidence_items(model: Model, checked: Mapping[str, str]) -> list[Item]:
     """Checked evidence as engine items, in the order given."""
@@ -53,15 +47,9 @@ def evidence_items(model: Model, checked: Mapping[str, str]) -> list[Item]:
     return out
 
 
-def variant_of(items: list[Item]) -> Variant:
+def variant_of(model: Model, items: list[Item]) -> Variant:
     """One variant holding every (product-form) item."""
-    clamps: list = []
-    at_most: list = []
-    for item in items:
-        c, a = item.as_variant_part()
-        clamps.extend(c)
-        at_most.extend(a)
-    return Variant(clamps=tuple(clamps), at_most=tuple(at_most))
+    return model.variant({item.variable: item.state for item in items})
 
 
 def index_of(items: list[Item]) -> dict[str, int]:

@@ -76,7 +76,7 @@ def most_probable_explanation(
     result = model.query(evidence)  # validates, refuses impossible evidence
     items = evidence_items(model, result.evidence)
     positive = index_of([it for it in items if not it.product_form])
-    product = variant_of([it for it in items if it.product_form])
+    product = variant_of(model, [it for it in items if it.product_form])
     engine = model.engine
     nc = len(engine.condition_ids)
 

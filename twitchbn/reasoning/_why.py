@@ -77,12 +77,12 @@ def why(model: Model, evidence: Mapping[str, Any] | None, condition: str | None 
     # each positive finding needs its own sweep (removing it changes the frontier).
     positive = [it for it in items if not it.product_form]
     product = [it for it in items if it.product_form]
-    variants = [variant_of(product)] + [variant_of([p for p in product if p is not q]) for q in product]
+    variants = [variant_of(model, product)] + [variant_of(model, [p for p in product if p is not q]) for q in product]
     sweep = model.engine.sweep(index_of(positive), variants)
     yes, no = causing(sweep), not_causing(sweep)
     without: dict[str, tuple[np.ndarray, np.ndarray]] = {q.variable: (yes[1 + k], no[1 + k]) for k, q in enumerate(product)}
     for p in positive:
-        rest = model.engine.sweep(index_of([q for q in positive if q is not p]), [variant_of(product)])
+        rest = model.engine.sweep(index_of([q for q in positive if q is not p]), [variant_of(model, product)])
         without[p.variable] = (causing(rest)[0], not_causing(rest)[0])
 
     full = log2_odds(yes[0], no[0])
