@@ -125,7 +125,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     sections = {
         "next_question": optional.next_question(model, cases[: 10 if args.quick else None]),
         "intervals": optional.intervals(model, list(es.sets[: 3 if args.quick else INTERVAL_SETS])),
-        "batch": optional.batch(model, list(batch_sets.sets)),
+        "batch": optional.batch(model, list(batch_sets.sets), list({tuple(sorted(s.evidence.items())): s for s in cases}.values())),
     }
     twitchbn_peak = peak_mb()
     reference = AgrumReference(model, budget_gb=args.agrum_budget)

@@ -80,29 +80,43 @@ def test_batch_equals_single_queries_on_random_cases(model):
     assert_equals_queries(model, result, rows, top=3)
 
 
-def test_cases_with_many_positive_findings_get_a_pass_of_their_own_and_stay_exact(model, monkeypatch):
-    monkeypatch.setattr(batch, "MAX_UNION", 1)  # almost every case beyond the limit
+def test_cases_too_wide_for_the_fixed_order_take_an_order_of_their_own_and_stay_exact(model, monkeypatch):
     rows, columns = random_cases(model, 80, seed=9)
+    widths = model.engine.each_widths([model.variant({k: v for k, v in r.items() if k != "id"}) for r in rows])
+    monkeypatch.setattr(batch, "MAX_ENTRIES", int(np.median(widths)))  # half the cases leave the compiled pass
     assert_equals_queries(model, run_batch(model, read_cases(to_csv(rows, columns), settable(model))), rows, top=3)
 
 
-def test_cases_share_passes_and_each_pass_keeps_its_union_of_positive_findings_small(model, monkeypatch):
-    passes: list[list[frozenset[int]]] = []  # per pass: each case's positive findings
+def test_a_case_too_heavy_even_for_a_query_is_a_bad_row_not_a_crash(model):
+    heavy = ["twitch_eyelid", "twitch_face", "twitch_arm", "twitch_hand", "twitch_thigh", "twitch_calf", "twitch_foot", "twitch_torso",
+             "twitch_widespread", "twitch_tongue", "muscle_weakness", "muscle_cramps", "numbness_tingling", "muscle_stiffness",
+             "painful", "during_sleep", "after_exercise", "joint_pain", "skin_rash", "tremor"]
+    rows = [{"id": "light", "twitch_calf": "yes"}, {"id": "heavy", **dict.fromkeys(heavy, "yes")}]
+    text = to_csv(rows, ["id", *heavy]).getvalue()
+    result = run_batch(model, read_cases(io.StringIO(text), settable(model)))
+    assert list(result.results["id"]) == ["light"]
+    assert len(result.bad) == 1
+    assert str(result.bad[0]).startswith("line 3: exact inference") and "leave some of them unknown" in str(result.bad[0])
+    with pytest.raises(TwitchbnError, match="line 3: exact inference"):
+        run_batch(model, read_cases(io.StringIO(text), settable(model)), on_error="refuse")
+
+
+def test_each_distinct_case_is_solved_once_in_few_calls(model, monkeypatch):
+    calls: list[int] = []
     solve = batch._solve
 
     def recording(model, cases, *args):
-        passes.append([frozenset(f for f, _ in c.positive) for c in cases])
+        calls.append(len(cases))
         return solve(model, cases, *args)
 
     monkeypatch.setattr(batch, "_solve", recording)
+    monkeypatch.setattr(batch, "GROUP", 64)
     rows, columns = random_cases(model, 200, seed=3)
+    rows += [dict(rows[0], id="again")]
     run_batch(model, read_cases(to_csv(rows, columns), settable(model)))
     distinct = {tuple(sorted((k, v) for k, v in r.items() if k != "id")) for r in rows}
-    assert sum(len(p) for p in passes) == len(distinct)  # each distinct case solved once
-    assert len(passes) < 200 / 4  # passes are shared
-    for sets in passes:
-        union = frozenset().union(*sets)
-        assert len(union) <= batch.MAX_UNION or all(s == union for s in sets)
+    assert sum(calls) == len(distinct) < len(rows)
+    assert len(calls) == -(-len(distinct) // 64)
 
 
 def test_tiny_model_batch_equals_queries(tiny):

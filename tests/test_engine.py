@@ -230,6 +230,71 @@ def test_engine_matches_enumeration_on_sub_networks_of_the_real_knowledge_base(m
     assert checked >= 180
 
 
+# -- many variants in one pass, and the compiled per-case pass ------------------------------------
+def test_variants_with_different_positive_findings_share_a_sweep_and_match_enumeration(tiny: Model):
+    """Each variant keeps its own positive findings in accumulator slots; none leaks into another."""
+    rng = np.random.default_rng(31)
+    evidences = [random_evidence(tiny.kb, rng, max_size=7) for _ in range(60)]
+    truths = [brute_force(tiny.kb, as_sets(tiny.kb, e)) for e in evidences]
+    sweep = tiny.engine.sweep({}, [tiny.variant(e) for e in evidences])
+    for b, (evidence, truth) in enumerate(zip(evidences, truths, strict=True)):
+        if truth["z"] == 0:
+            assert not np.isfinite(sweep.log_z[b]), evidence
+            continue
+        assert sweep.log_z[b] == pytest.approx(math.log(truth["z"]), abs=1e-10), evidence
+        np.testing.assert_allclose(sweep.status[b], truth["status"], rtol=0, atol=EXACT, err_msg=str(evidence))
+    assert sum(t["z"] > 0 for t in truths) >= 45
+
+
+def test_compiled_pass_matches_enumeration_on_sub_networks_of_the_real_knowledge_base(model: Model):
+    rng = np.random.default_rng(12)
+    ids = [c.id for c in model.kb.conditions]
+    checked = 0
+    for _ in range(6):
+        sub = Model(sub_knowledge(model.kb, sorted(rng.choice(ids, size=5, replace=False))))
+        evidences = [random_evidence(sub.kb, rng, max_size=10) for _ in range(30)]
+        each = sub.engine.each([sub.variant(e) for e in evidences])
+        for b, evidence in enumerate(evidences):
+            truth = brute_force(sub.kb, as_sets(sub.kb, evidence))
+            if truth["z"] == 0:
+                assert not np.isfinite(each.log_z[b]), evidence
+                continue
+            assert each.log_z[b] == pytest.approx(math.log(truth["z"]), abs=1e-10), evidence
+            np.testing.assert_allclose(each.status[b], truth["status"], rtol=0, atol=EXACT, err_msg=str(evidence))
+            checked += 1
+    assert checked >= 120
+
+
+def test_compiled_pass_equals_the_sweep_on_random_real_cases(model: Model):
+    rng = np.random.default_rng(13)
+    evidences = [random_evidence(model.kb, rng, max_size=12) for _ in range(300)]
+    variants = [model.variant(e) for e in evidences]
+    marginals = [b % 3 != 0 for b in range(len(variants))]  # some cases want log P only
+    each = model.engine.each(variants, marginals=marginals)
+    compared = 0
+    for b, variant in enumerate(variants):
+        sweep = model.engine.sweep({}, [variant])
+        if not np.isfinite(sweep.log_z[0]):
+            assert not np.isfinite(each.log_z[b])
+            continue
+        assert abs(each.log_z[b] - sweep.log_z[0]) <= 1e-10
+        if marginals[b]:
+            np.testing.assert_allclose(each.status[b], sweep.status[0], rtol=0, atol=EXACT, err_msg=str(evidences[b]))
+            compared += 1
+        else:
+            assert not each.status[b].any()
+    assert compared >= 150
+
+
+def test_compiled_pass_refuses_what_it_cannot_hold(model: Model):
+    heavy = model.variant({f: "yes" for f in HEAVY})
+    with pytest.raises(twitchbn.EvidenceTooComplexError, match="case 2 would need tables"):
+        model.engine.each([Variant(), heavy])
+    f = model.engine.finding_ids.index("problem_duration")
+    with pytest.raises(ValueError, match="two states"):
+        model.engine.each([Variant(positive=((f, 1), (f, 2)))])
+
+
 # -- pgmpy's variable elimination on the exported network ------------------------------------------
 def ve_posteriors(model: Model, evidence: dict[str, str], conditions: list[str]) -> dict[str, tuple[float, float]]:
     """P(present) and P(cause_=yes) of each condition by pgmpy VariableElimination on model.network."""

@@ -14,6 +14,7 @@ import twitchbn
 from twitchbn import uncertainty
 from twitchbn.errors import EvidenceError, ImpossibleEvidenceError, KnowledgeBaseError, TwitchbnError
 from twitchbn.knowledge import Number, load_knowledge
+from twitchbn.params import point_params
 from twitchbn.uncertainty import draw, plausible_range, posterior_intervals, sensitivity, slots
 
 SEEDED = "003_d14b87ccbcc0eca4.txt: a paraphrase"
@@ -109,7 +110,7 @@ def test_draws_spread_around_the_point(model):
 def test_point_values_rebuild_the_engine_parameters_exactly(model):
     slot_list = slots(model.kb)
     built = uncertainty.build_params(model.engine, slot_list, [s.point[None, :].copy() for s in slot_list])
-    point = model.engine.point_params()
+    point = point_params(model.kb)
     for got, want in zip((*built.exposure_prior, *built.condition_cpt, *built.leak, *built.link, built.activation),
                          (*point.exposure_prior, *point.condition_cpt, *point.leak, *point.link, point.activation), strict=True):
         np.testing.assert_array_equal(got, want)

@@ -1,4 +1,4 @@
-"""Small tensor helpers of the engine: labelled contraction, rescaling, per-variant splits.
+"""Small tensor helpers of the engine: labelled contraction, rescaling.
 
 Every array carries a leading batch axis (variants or parameter draws), matched by ``...`` in
 ``einsum`` subscripts; letters name the other axes.
@@ -12,22 +12,6 @@ import numpy as np
 def total(arr: np.ndarray, B: int) -> np.ndarray:
     """Sum over every axis but the batch axis, broadcast to B rows."""
     return np.broadcast_to(arr.reshape(arr.shape[0], -1).sum(axis=1), (B,))
-
-def split(dist: np.ndarray, states: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per variant: P(below s), P(at s), P(at most s) of a distribution (rows: params or one).
-
-    Where the variant's state is 0 (the finding is not observed there) the triple is (1, 0, 1):
-    an accumulator that never moves and a selector that keeps both of its states.
-    """
-    dist = np.broadcast_to(dist, (len(states), dist.shape[-1]))
-    cum = np.cumsum(dist, axis=1)
-    rows = np.arange(len(states))
-    s = np.maximum(states, 1)
-    neutral = states == 0
-    below = np.where(neutral, 1.0, cum[rows, s - 1])
-    at = np.where(neutral, 0.0, dist[rows, s])
-    upto = np.where(neutral, 1.0, cum[rows, s])
-    return below, at, upto
 
 def pick(arr: np.ndarray, rows: slice | int, pb: int) -> np.ndarray | float:
     """Row(s) of a parameter array for the variants in ``rows`` (shared when pb == 1)."""

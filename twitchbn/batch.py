@@ -5,12 +5,14 @@ exposures, conditions) and optionally ``id``; each row is one case, an empty cel
 The results repeat the input columns and add the ranked top conditions (by ``explains``, with
 ``probability``) and the triage of each case: the same numbers ``Model.query`` gives.
 
-Why it is fast: many cases share one exact engine pass. Only findings seen in a *higher* state
-(positive findings) shape the engine's frontier; everything else (first-state findings,
-exposures, conditions) is product-form evidence of each case's own ``Variant``. A pass carries an
-accumulator for every positive finding of its cases, neutral in the cases that do not observe it,
-so cases are grouped greedily while the union of their positive findings stays small
-(``MAX_UNION``): no approximation, no cancellation, identical to ``Model.query``.
+Why it is fast: every case needs its own exact forward-backward pass (its positive findings
+decide the frontier), so repeated cases are computed once and the rest go, many per call, through
+the compiled per-case pass ``Engine.each`` (``twitchbn/compiled.py``): no per-case Python in the
+arithmetic, each case's frontier no wider than its own evidence needs. "No everyday cause is
+causing" (for triage) is a forward-only pass of the same case. A case too wide for the compiled
+pass's fixed order takes ``Engine.sweep`` with an order of its own, exactly as a query would; one
+too heavy even for that is a bad row. No approximation, no cancellation: identical to
+``Model.query``.
 """
 
 from __future__ import annotations
@@ -28,12 +30,11 @@ import numpy as np
 import pandas as pd
 
 from twitchbn._files import atomic_write_text
-from twitchbn.engine import CAUSING, Variant
-from twitchbn.errors import EvidenceError, ImpossibleEvidenceError, TwitchbnError, closest, shorten
+from twitchbn.engine import CAUSING, MAX_ENTRIES, Variant
+from twitchbn.errors import EvidenceError, EvidenceTooComplexError, ImpossibleEvidenceError, TwitchbnError, closest, shorten
 
 ON_ERROR = ("skip", "refuse")
-MAX_UNION = 6  # positive findings one pass may carry for its group (frontier grows as 2^this)
-MAX_CASES = 256  # cases per engine pass (two variants each; bounds memory)
+GROUP = 500  # cases per compiled call (progress is reported between calls)
 PROGRESS_MIN_ROWS = 2000  # the CLI shows a progress bar on a terminal above this many cases
 
 
@@ -143,7 +144,7 @@ def run_batch(model: Any, cases: Cases, top: int = 3, on_error: str = "skip",
         if progress is not None:
             progress(sum(weight[i] for i in records), rows)
 
-    for group in _groups(unique):
+    for group in (unique[i : i + GROUP] for i in range(0, len(unique), GROUP)):
         _solve(model, group, top, records, bad)
         report()
     if progress is not None:
@@ -184,55 +185,38 @@ def _parse(model: Any, cases: Cases) -> tuple[list[_Case], list[BadRow]]:
     return good, bad
 
 
-def _groups(cases: list[_Case]) -> list[list[_Case]]:
-    """Greedy groups whose union of positive findings stays within ``MAX_UNION``.
-
-    Cases are taken in order of their positive findings, so cases with the same or nested sets
-    sit together; a case with more positive findings than the limit gets a group of its own kind.
-    """
-    ordered = sorted(cases, key=lambda c: (len(c.positive), sorted(f for f, _ in c.positive)))
-    groups: list[list[_Case]] = []
-    unions: list[set[int]] = []
-    for case in ordered:
-        findings = {f for f, _ in case.positive}
-        for group, union in zip(groups, unions, strict=True):
-            if len(group) < MAX_CASES and len(union | findings) <= max(MAX_UNION, len(findings)) and (
-                len(findings) <= MAX_UNION or findings == union
-            ):
-                group.append(case)
-                union |= findings
-                break
-        else:
-            groups.append([case])
-            unions.append(set(findings))
-    return groups
-
-
 def _solve(model: Any, cases: list[_Case], top: int, records: dict, bad: list[BadRow]) -> None:
-    """One exact sweep for ``cases``: per case its evidence and "no everyday cause" (triage)."""
-    variants: list[Variant] = []
+    """Score ``cases``: posteriors, then "no everyday cause is causing" (triage) from log masses.
+
+    Cases go through the compiled per-case pass (``Engine.each``); one whose tables would be too
+    big in its fixed order takes ``Engine.sweep`` with an order of its own, as a query would.
+    """
+    engine = model.engine
+    fits = engine.each_widths([case.variant for case in cases]) <= MAX_ENTRIES
+    fast = [case for case, ok in zip(cases, fits, strict=True) if ok]
+    variants = [v for case in fast for v in (case.variant, model.no_everyday_variant(case.variant))]
+    both = engine.each(variants, marginals=[True, False] * len(fast))
+    answers = {case.index: (both.log_z[2 * k], both.log_z[2 * k + 1], both.status[2 * k]) for k, case in enumerate(fast)}
+    for case in (case for case, ok in zip(cases, fits, strict=True) if not ok):
+        try:
+            sweep = engine.sweep({}, [case.variant, model.no_everyday_variant(case.variant)])
+        except EvidenceTooComplexError as exc:
+            bad.append(BadRow(case.line, str(exc)))
+            continue
+        answers[case.index] = (sweep.log_z[0], sweep.log_z[1], sweep.status[0])
     for case in cases:
-        variants += [case.variant, model.no_everyday_variant(case.variant)]
-    sweep = model.engine.sweep({}, variants)
-    for k, case in enumerate(cases):
-        main = 2 * k
-        if not np.isfinite(sweep.log_z[main]):
+        if case.index not in answers:
+            continue
+        log_z, log_no_everyday, status = answers[case.index]
+        if not np.isfinite(log_z):
             bad.append(BadRow(case.line, str(_impossible(model, case.evidence))))
             continue
-        status = sweep.status[main]
-        no_everyday = float(np.exp(min(0.0, sweep.log_z[main + 1] - sweep.log_z[main])))
-        _finish(model, case, 1.0 - status[:, 0], status[:, CAUSING], no_everyday, top, records)
-
-
-def _finish(model: Any, case: _Case, prob: np.ndarray, expl: np.ndarray, p_no_everyday: float, top: int, records: dict) -> None:
-    """Rank, triage and record one case exactly as ``Model.query`` does (``Model.assemble``)."""
-    result = model.assemble(case.evidence, prob, expl, p_no_everyday)
-    record: list[Any] = list(case.fields)
-    ranked = result.conditions
-    for cid, explains, probability in zip(ranked.index[:top], ranked["explains"].to_numpy()[:top],
-                                          ranked["probability"].to_numpy()[:top], strict=True):
-        record += [cid, float(explains), float(probability)]
-    records[case.index] = [*record, result.triage.level, " | ".join(result.triage.reasons)]
+        p_no_everyday = float(np.exp(min(0.0, log_no_everyday - log_z)))
+        probability, explains, order, triage = model.rank(case.evidence, 1.0 - status[:, 0], status[:, CAUSING], p_no_everyday)
+        record: list[Any] = list(case.fields)
+        for i in order[:top]:
+            record += [engine.condition_ids[i], float(explains[i]), float(probability[i])]
+        records[case.index] = [*record, triage.level, " | ".join(triage.reasons)]
 
 
 def _impossible(model: Any, evidence: Mapping[str, str]) -> ImpossibleEvidenceError:

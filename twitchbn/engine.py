@@ -14,8 +14,10 @@ findings. This engine uses two exact identities instead:
 Inference is then a forward-backward pass along the condition order over a small frontier
 (shared, unobserved exposures and open accumulators): cost grows as 2^(positive findings open at
 once), not 2^(all findings). Every quantity is a sum of non-negative terms, so it is numerically
-stable. The pass is batched: many evidence *variants* that share a frontier (candidate answers
-for the next question, clamped exposures, parameter draws) run in one vectorised sweep.
+stable. The pass is batched: many evidence *variants* (candidate answers for the next question,
+clamped exposures, parameter draws) run in one vectorised sweep; each variant keeps its own
+positive findings in accumulator slots (``twitchbn.frontier``), so variants need not share them.
+``Engine.each`` runs the same pass compiled, one case at a time on its own frontier (batch scoring).
 
 The engine works on the validated ``Knowledge`` directly; ``twitchbn.model`` builds the same
 distribution as a pgmpy network, and the tests check both against each other and pyAgrum.
@@ -23,30 +25,22 @@ distribution as a pgmpy network, and the tests check both against each other and
 
 from __future__ import annotations
 
-import math
 import string
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
-from twitchbn._tensor import contract, normalise, pick, scale, split, total
+from twitchbn._tensor import contract, normalise, scale, total
 from twitchbn.errors import EvidenceTooComplexError
+from twitchbn.frontier import Plan, Planner
 from twitchbn.knowledge import Knowledge
+from twitchbn.params import LinkTables, Params, point_params, rows
 
 ABSENT, QUIET, CAUSING = 0, 1, 2
+_CLAMP = {"c": np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]]), "k": np.array([[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]])}  # status masks by state
 MAX_ENTRIES = 1 << 21  # largest table (entries, all variants of a chunk) a sweep may build: ~16 MB
 _LETTERS = string.ascii_letters
-
-
-@dataclass(frozen=True)
-class Params:
-    """All numbers of the network as arrays (a leading batch axis allows parameter draws)."""
-
-    exposure_prior: tuple[np.ndarray, ...]  # per exposure: (P, card)
-    condition_cpt: tuple[np.ndarray, ...]  # per condition: (P, *parent cards) = P(present | parents)
-    activation: np.ndarray  # (P, n_conditions)
-    leak: tuple[np.ndarray, ...]  # per finding: (P, n_states)
-    link: tuple[np.ndarray, ...]  # per finding: (P, n_parents, n_states)
 
 
 @dataclass(frozen=True)
@@ -75,22 +69,6 @@ class Sweep:
     exposures: np.ndarray | None  # (B, n_exposures, max card), zero-padded
 
 
-def noisy_or_table(baseline: float, parents: list[tuple[int, dict[int, float]]]) -> np.ndarray:
-    """P(present | parent states) of a noisy-OR over exposure states, as an array.
-
-    ``parents`` lists (cardinality, {state index: link probability}).
-    """
-    table = np.full(tuple(card for card, _ in parents), 1.0 - baseline)
-    for axis, (card, links) in enumerate(parents):
-        factor = np.ones(card)
-        for state, p in links.items():
-            factor[state] = 1.0 - p
-        shape = [1] * len(parents)
-        shape[axis] = card
-        table = table * factor.reshape(shape)
-    return 1.0 - table
-
-
 class Engine:
     """Compiled structure of a knowledge base plus the batched exact sweep."""
 
@@ -111,61 +89,16 @@ class Engine:
         self._keys.update({c: ("c", i) for i, c in enumerate(self.condition_ids)})
         self._keys.update({f"cause_{c}": ("k", i) for i, c in enumerate(self.condition_ids)})
         self._keys.update({f: ("f", i) for i, f in enumerate(self.finding_ids)})
-        self._x_ids = frozenset(self.exposure_ids)
-        self._orders: dict[tuple, tuple[int, ...]] = {}
-        self.params = params if params is not None else self.point_params()
-        self.order = self._condition_order()
-        self.position = {c: k for k, c in enumerate(self.order)}
-        self._children: dict[int, list[int]] = {}
+        self._x_ids = {x: i for i, x in enumerate(self.exposure_ids)}
+        self.params = params if params is not None else point_params(kb)
+        children: dict[int, list[int]] = {}
         for c, pa in enumerate(self.condition_parents):
             for x in pa:
-                self._children.setdefault(x, []).append(c)
-
-    # -- parameters -------------------------------------------------------------------------
-    def point_params(self) -> Params:
-        """The hand-set point values of the knowledge base as arrays (batch of one)."""
-        kb = self.kb
-        priors = tuple(np.asarray([e.prior_vector]) for e in kb.exposures)
-        cpts = []
-        for c in kb.conditions:
-            states = {x: self.kb.exposure(x).states for x in c.parents}
-            parents = []
-            for x in c.parents:
-                links = {states[x].index(rf.state): float(rf.number.value) for rf in c.risk_factors if rf.exposure == x}
-                parents.append((len(states[x]), links))
-            cpts.append(noisy_or_table(float(c.baseline.value), parents)[None])
-        activation = np.asarray([[float(c.causes_twitching.value) for c in kb.conditions]])
-        leaks = tuple(np.asarray([_dist(f.leak.value, len(f.states))]) for f in kb.findings)
-        links = tuple(
-            np.asarray([[_dist(link.number.value, len(f.states)) for link in f.links]]).reshape(1, len(f.links), len(f.states))
-            for f in kb.findings
-        )
-        return Params(priors, tuple(cpts), activation, leaks, links)
-
-    def _condition_order(self) -> list[int]:
-        """A fixed elimination order that keeps accumulators short-lived.
-
-        Greedy: start from the condition with the most finding links, then repeatedly take the
-        condition sharing the most findings and exposures with those already placed.
-        """
-        n = len(self.condition_ids)
-        touches = [set() for _ in range(n)]
-        for f, parents in enumerate(self.finding_parents):
-            for c in parents:
-                touches[c].add(("f", f))
-        for c, pa in enumerate(self.condition_parents):
-            touches[c].update(("x", x) for x in pa)
-        remaining = set(range(n))
-        order: list[int] = []
-        open_items: set = set()
-        while remaining:
-            best = max(sorted(remaining), key=lambda c: (len(touches[c] & open_items), -len(touches[c]) if order else len(touches[c])))
-            order.append(best)
-            remaining.discard(best)
-            open_items |= touches[best]
-            still_needed = set().union(*(touches[c] for c in remaining)) if remaining else set()
-            open_items &= still_needed
-        return order
+                children.setdefault(x, []).append(c)
+        self.planner = Planner(self.finding_parents, children, self.exposure_card, len(self.condition_ids))
+        self.order = list(self.planner.default)
+        self.position = {c: k for k, c in enumerate(self.order)}
+        self._links = LinkTables(self.params, self.finding_parents, self.finding_causing, len(self.condition_ids))
 
     # -- the sweep ----------------------------------------------------------------------------
     def sweep(self, evidence: dict[str, int], variants: list[Variant] | None = None, marginals: bool = True) -> Sweep:
@@ -180,8 +113,9 @@ class Engine:
         P = self.params
         pb = P.activation.shape[0]  # parameter batch (1, or one per variant)
         nc = len(self.condition_ids)
-        order, span = self._plan(evidence, variants)
-        width = self._widest(span)
+        plan = self._plan(evidence, variants)
+        order, span = plan.order, plan.span
+        width = self.planner.widest(span)
         if width > MAX_ENTRIES:
             raise EvidenceTooComplexError(
                 f"exact inference for this evidence would need tables of {width:,} entries (limit {MAX_ENTRIES:,}): "
@@ -196,59 +130,8 @@ class Engine:
                 None if not marginals else np.concatenate([p.exposures for p in parts]),
             )
 
-        # Unary factor on each condition's status, per variant: (B, nc, 3).
-        unary = np.ones((B, nc, 3))
+        unary, xprior, log_const = self._factors(evidence, variants)
         act = P.activation  # (pb, nc)
-        log_const = np.zeros(B)
-        # Exposure priors per variant: list of (B, card)
-        xprior = [np.broadcast_to(P.exposure_prior[i], (B, card)).copy() for i, card in enumerate(self.exposure_card)]
-        accumulators: dict[int, np.ndarray] = {}  # finding index -> observed state per variant (0: neutral)
-
-        def clamp(key: tuple[str, int], state: int, rows: slice | int) -> None:
-            kind, i = key
-            if kind == "x":
-                mask = np.zeros(self.exposure_card[i])
-                mask[state] = 1.0
-                xprior[i][rows] = xprior[i][rows] * mask
-            elif kind == "c":
-                unary[rows, i, :] *= np.array([1.0, 0.0, 0.0]) if state == 0 else np.array([0.0, 1.0, 1.0])
-            else:  # cause node
-                unary[rows, i, :] *= np.array([1.0, 1.0, 0.0]) if state == 0 else np.array([0.0, 0.0, 1.0])
-
-        def at_most(f: int, s: int, rows: slice | int) -> None:
-            leak = P.leak[f]  # (pb, S)
-            link = P.link[f]  # (pb, n_par, S)
-            cum_leak = leak[:, : s + 1].sum(axis=1)  # (pb,)
-            cum_link = link[:, :, : s + 1].sum(axis=2)  # (pb, n_par)
-            with np.errstate(divide="ignore"):
-                log_const[rows] += np.log(pick(cum_leak, rows, pb))
-            for j, c in enumerate(self.finding_parents[f]):
-                z = pick(cum_link[:, j], rows, pb)
-                if self.finding_causing[f]:
-                    unary[rows, c, CAUSING] *= z
-                else:
-                    unary[rows, c, QUIET] *= z
-                    unary[rows, c, CAUSING] *= z
-
-        for var, state in evidence.items():
-            key = self.key(var)
-            if key[0] == "f":
-                if state == 0:
-                    at_most(key[1], 0, slice(None))
-                else:
-                    accumulators[key[1]] = np.full(B, state)
-            else:
-                clamp(key, state, slice(None))
-        for b, variant in enumerate(variants):
-            for key, state in variant.clamps:
-                clamp(key, state, b)
-            for f, s in variant.at_most:
-                at_most(f, s, b)
-            for f, s in variant.positive:
-                states = accumulators.setdefault(f, np.zeros(B, dtype=int))
-                if states[b] not in (0, s):
-                    raise ValueError(f"variant {b} observes finding {self.finding_ids[f]} in two states")
-                states[b] = s
 
         # Exposures outside the frontier (observed in the base evidence, or with no condition
         # depending on them) contribute a constant: their (clamped) prior mass.
@@ -256,19 +139,10 @@ class Engine:
             if ("x", x) not in span:
                 with np.errstate(divide="ignore"):
                     log_const += np.log(xprior[x].sum(axis=1))
-        acc_info = {}
-        for f, states in accumulators.items():
-            parents = self.finding_parents[f]
-            below, at, _ = split(P.leak[f], states)
-            init = np.stack([below, at], axis=1)  # (B, 2): not yet / already at the observed state
-            if not parents:
-                with np.errstate(divide="ignore"):
-                    log_const += np.log(init[:, 1] + (states == 0))
-                continue
-            acc_info[f] = (states, init)
 
-        observed = {self._keys[v][1]: state for v, state in evidence.items() if v in self._x_ids}
-        steps = [self._step_factors(order[k], k, span, acc_info, xprior, unary, act, observed) for k in range(nc)]
+        observed = {self._x_ids[v]: state for v, state in evidence.items() if v in self._x_ids}
+        param_rows = np.arange(B) if pb > 1 else 0
+        steps = [self._step_factors(order[k], k, plan, xprior, unary, act, observed, param_rows) for k in range(nc)]
 
         # Forward pass. alphas[k] is the message entering step k (axes: its frontier); pre[k]
         # keeps the step's own letters (status, entering exposures) beside the new frontier so
@@ -324,102 +198,149 @@ class Engine:
                 xmarg[:, x, : self.exposure_card[x]] = normalise(xprior[x])
         return Sweep(log_z, status, xmarg)
 
+    def _factors(self, evidence: dict[str, int], variants: list[Variant]) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
+        """Product-form evidence of each variant: a unary factor on every condition's status
+        (B, nc, 3), the (clamped) exposure priors (per exposure (B, card)) and a log constant
+        (B,) for first-state findings' leaks and positive findings without parents.
+
+        Base evidence applies to every variant. A finding "at most s" multiplies each parent's
+        active statuses by its cumulative link (a non-parent's is 1) and the constant by its leak's.
+        """
+        B = len(variants)
+        links, pb = self._links, self.params.activation.shape[0]
+        unary = np.ones((B, len(self.condition_ids), 3))
+        log_const = np.zeros(B)
+        xprior = [np.broadcast_to(p, (B, p.shape[1])).copy() for p in self.params.exposure_prior]
+        clamps: list[tuple[int, tuple[str, int], int]] = []
+        at_most: list[tuple[int, int, int, bool]] = []  # (variant, finding, s, exactly s: a parentless positive finding)
+        base: dict[int, int] = {}
+        for var, state in evidence.items():
+            key = self.key(var)
+            if key[0] != "f":
+                clamps += [(b, key, state) for b in range(B)]
+            elif state == 0:
+                at_most += [(b, key[1], 0, False) for b in range(B)]
+            else:
+                base[key[1]] = state
+        for b, variant in enumerate(variants):
+            clamps += [(b, key, state) for key, state in variant.clamps]
+            at_most += [(b, f, s, False) for f, s in variant.at_most]
+            at_most += [(b, f, s, True) for f, s in (base | dict(variant.positive)).items() if not self.finding_parents[f]]
+        for b, (kind, i), state in clamps:
+            if kind == "x":
+                xprior[i][b, np.arange(xprior[i].shape[1]) != state] = 0.0
+            else:  # condition present/absent, or its cause node
+                unary[b, i] *= _CLAMP[kind][state]
+        if at_most:
+            rows, found, states, exact = (np.asarray(column) for column in zip(*at_most, strict=True))
+            param = rows if pb > 1 else np.zeros_like(rows)
+            leak = np.where(exact, links.leak[param, found, states], links.leak_cum[param, found, states])
+            with np.errstate(divide="ignore"):
+                np.add.at(log_const, rows, np.log(leak))
+            cum = links.cum[param, found, :, states]  # (items, nc); exact items have no parents: all 1
+            factor = np.ones((*cum.shape, 3))
+            factor[:, :, CAUSING] = cum
+            factor[:, :, QUIET] = np.where(links.active[found, QUIET][:, None], cum, 1.0)
+            np.multiply.at(unary, rows, factor)
+        return unary, xprior, log_const
+
     def _chunk(self, evidence: dict[str, int], variants: list[Variant], start: int, stop: int, marginals: bool) -> Sweep:
         """``sweep`` over variants[start:stop] (with their rows of a parameter batch)."""
         engine = self
         if self.params.activation.shape[0] > 1:
-            engine = Engine(self.kb, _rows(self.params, start, stop))
+            engine = Engine(self.kb, rows(self.params, start, stop))
         return engine.sweep(evidence, variants[start:stop], marginals)
 
     def width(self, evidence: dict[str, int], variants: list[Variant]) -> int:
         """Entries of the largest table a sweep of one variant builds (frontier x status x one move).
 
-        Depends only on which findings are positive and which exposures are observed.
+        Depends only on the positive findings of the variants and on the observed exposures.
         """
-        return self._widest(self._plan(evidence, variants)[1])
+        return self.planner.widest(self._plan(evidence, variants).span)
 
-    def _widest(self, span: dict[tuple[str, int], tuple[int, int]]) -> int:
-        """Largest table of a sweep with these spans: frontier open at a step x 3 states x one move."""
-        cards = {v: (self.exposure_card[v[1]] if v[0] == "x" else 2) for v in span}
-        return max(
-            6 * math.prod(cards[v] for v, (a, b) in span.items() if a <= k <= b) for k in range(len(self.condition_ids))
-        )
+    def _plan(self, evidence: dict[str, int], variants: list[Variant]) -> Plan:
+        """The frontier plan: every variant carries the base evidence's positive findings and its own;
+        exposures observed in the base evidence are sliced out."""
+        base = {self._keys[v][1]: s for v, s in evidence.items() if s > 0 and self._keys[v][0] == "f"}
+        positives = []
+        for b, variant in enumerate(variants):
+            seen = dict(base)
+            for f, s in variant.positive:
+                if seen.setdefault(f, s) != s:
+                    raise ValueError(f"variant {b} observes finding {self.finding_ids[f]} in two states")
+            positives.append(tuple(sorted(seen.items())))
+        observed = frozenset(self._x_ids[v] for v in evidence if v in self._x_ids)
+        return self.planner.plan(positives, observed)
 
-    def _plan(self, evidence: dict[str, int], variants: list[Variant]) -> tuple[tuple[int, ...], dict[tuple[str, int], tuple[int, int]]]:
-        """Condition order of a sweep and the span (first, last step) of each frontier variable.
+    def each(self, variants: list[Variant], marginals: list[bool] | None = None) -> Sweep:
+        """``sweep`` of each variant on its own frontier, compiled (``twitchbn.compiled``): log
+        P(evidence, variant) and, where ``marginals`` says so (default: all), condition status
+        marginals (no exposure marginals).
 
-        The frontier holds the unobserved exposures some condition depends on (an exposure in the
-        base evidence is sliced out) and an accumulator per positive finding with parents.
+        For many unrelated cases (batch scoring); needs the point parameters. A variant whose
+        tables would exceed ``MAX_ENTRIES`` is refused as ``sweep`` refuses it.
         """
-        positive = {self._keys[v][1] for v, s in evidence.items() if s > 0 and self._keys[v][0] == "f"}
-        positive.update(f for variant in variants for f, _ in variant.positive)
-        observed = frozenset(k for k in evidence if k in self._x_ids)
-        order = self.sweep_order(tuple(sorted(positive)), observed)
-        position = {c: k for k, c in enumerate(order)}
-        span: dict[tuple[str, int], tuple[int, int]] = {}
-        for x, kids in self._children.items():
-            if self.exposure_ids[x] not in observed:
-                pos = [position[c] for c in kids]
-                span[("x", x)] = (min(pos), max(pos))
-        for f in sorted(positive):
-            if self.finding_parents[f]:
-                pos = [position[c] for c in self.finding_parents[f]]
-                span[("a", f)] = (min(pos), max(pos))
-        return order, span
+        from twitchbn import compiled
+
+        B, nx = len(variants), len(self.exposure_ids)
+        unary, xprior, log_const = self._factors({}, variants)
+        priors = np.zeros((B, nx, max(self.exposure_card)))
+        for x, prior in enumerate(xprior):
+            priors[:, x, : prior.shape[1]] = prior
+        widths = self.each_widths(variants)
+        if widths.max(initial=0) > MAX_ENTRIES:
+            b = int(np.argmax(widths))
+            raise EvidenceTooComplexError(
+                f"exact inference for case {b + 1} would need tables of {int(widths[b]):,} entries (limit {MAX_ENTRIES:,}): "
+                f"too many findings are set to a state other than the first at once; leave some of them unknown"
+            )
+        start, found, states = [0], [], []
+        for b, variant in enumerate(variants):
+            held: dict[int, int] = {}
+            for f, s in variant.positive:
+                if held.setdefault(f, s) != s:
+                    raise ValueError(f"variant {b} observes finding {self.finding_ids[f]} in two states")
+            found += [f for f in held if self.finding_parents[f]]
+            states += [held[f] for f in held if self.finding_parents[f]]
+            start.append(len(found))
+        as_int = {"dtype": np.int64}
+        wanted = np.ones(B, dtype=bool) if marginals is None else np.asarray(marginals, dtype=bool)
+        log_z, status = compiled.run(self._broad.structure, unary, priors, log_const, np.asarray(start, **as_int),
+                                     np.asarray(found, **as_int), np.asarray(states, **as_int), wanted)
+        return Sweep(log_z, status, None)
+
+    def each_widths(self, variants: list[Variant]) -> np.ndarray:
+        """Entries of the largest table ``each`` builds for each variant (exposures at full size)."""
+        held = np.zeros((len(variants), len(self.finding_ids)))
+        for b, variant in enumerate(variants):
+            held[b, [f for f, _ in variant.positive]] = 1.0
+        return self._broad.widths(held)
+
+    @cached_property
+    def _broad(self) -> _Broad:
+        """The fixed order of ``each`` and the batch grouping: planned for every finding positive."""
+        return _Broad(self)
 
     def key(self, var: str) -> tuple[str, int]:
         """Engine key of a network variable: exposure, condition, finding or cause node."""
         return self._keys[var]
 
-    def sweep_order(self, positive: tuple[int, ...], observed: frozenset[str]) -> tuple[int, ...]:
-        """Condition order for a pass: greedy, each step adding the condition that keeps the
-        frontier (open accumulators of ``positive`` findings, unobserved shared exposures)
-        smallest. Cached per evidence shape; any order gives the same exact answer.
-        """
-        key = (positive, observed)
-        if key not in self._orders:
-            items = [(frozenset(self.finding_parents[f]), 2) for f in positive if self.finding_parents[f]]
-            items += [(frozenset(kids), self.exposure_card[x]) for x, kids in self._children.items()
-                      if self.exposure_ids[x] not in observed and len(kids) > 1]
-            placed: set[int] = set()
-            order: list[int] = []
-            for _ in range(len(self.condition_ids)):
-                def cost(c: int) -> tuple[int, int, int]:
-                    done = placed | {c}
-                    size = math.prod(card for parents, card in items if parents & done and not parents <= done)
-                    closed = sum(1 for parents, _ in items if c in parents and parents <= done)
-                    return (size, -closed, self.position[c])
-                best = min((c for c in self.order if c not in placed), key=cost)
-                order.append(best)
-                placed.add(best)
-            if len(self._orders) > 4096:
-                self._orders.clear()
-            self._orders[key] = tuple(order)
-        return self._orders[key]
-
-    def _step_factors(self, c, k, span, acc_info, xprior, unary, act, observed):
+    def _step_factors(self, c, k, plan, xprior, unary, act, observed, param_rows):
         """Factors of step k (condition c) as (array, letters) pairs and the new frontier's letters."""
+        span = plan.span
         letters = iter(_LETTERS)
-        # Letters of the incoming frontier are assigned by the caller's alpha: we rebuild the
-        # frontier variable list deterministically from spans.
         before = [v for v, (a, b) in span.items() if a < k <= b]
         after = [v for v, (a, b) in span.items() if a <= k < b]
-        entering = [v for v, (a, _) in span.items() if a == k]
-        table: dict[tuple[str, int] | str, str] = {}
-        for v in before:
-            table[v] = next(letters)
-        for v in entering:
+        entering = [v for v, (a, _) in span.items() if a == k and v[0] == "x"]
+        table: dict[tuple[str, int], str] = {}
+        for v in before + entering:
             table[v] = next(letters)
         s_letter = next(letters)
         factors: list[tuple[np.ndarray, str]] = []
         entering_x = {}
         for v in entering:
-            if v[0] == "x":
-                factors.append((xprior[v[1]], table[v]))
-                entering_x[v[1]] = table[v]
-            else:
-                _, init = acc_info[v[1]]
-                factors.append((init, table[v]))
+            factors.append((xprior[v[1]], table[v]))
+            entering_x[v[1]] = table[v]
         # Status prior given exposure parents: (pb, *pa, 3)
         cpt = self.params.condition_cpt[c]
         for axis, x in reversed(list(enumerate(self.condition_parents[c], start=1))):
@@ -430,35 +351,24 @@ class Engine:
         pa_letters = "".join(table[("x", x)] for x in self.condition_parents[c] if x not in observed)
         u = unary[:, c, :].reshape((unary.shape[0],) + (1,) * (prior3.ndim - 2) + (3,))
         factors.insert(0, (prior3 * u, pa_letters + s_letter))
-        out_table = {}
-        for v in after:
-            if v[0] == "a" and c in self.finding_parents[v[1]]:
-                out_table[v] = next(letters)
-            else:
-                out_table[v] = table[v]
-        # Transitions of open accumulators whose finding has c as a parent.
-        for v in list(table):
-            if not (isinstance(v, tuple) and v[0] == "a" and c in self.finding_parents[v[1]]):
+        out_table = {v: table[v] for v in after if v in table}
+        # Accumulator slots: open at this step, moved by c, or closed here.
+        for v, (first, last) in span.items():
+            if v[0] != "a" or not first <= k <= last:
                 continue
-            f = v[1]
-            states, _ = acc_info[f]
-            j = self.finding_parents[f].index(c)
-            below, at, upto = split(self.params.link[f][:, j, :], states)
-            trans = np.zeros((len(states), 2, 3, 2))
-            active = [CAUSING] if self.finding_causing[f] else [QUIET, CAUSING]
-            for st in range(3):
-                if st in active:
-                    trans[:, 0, st, 0] = below
-                    trans[:, 0, st, 1] = at
-                    trans[:, 1, st, 1] = upto
-                else:
-                    trans[:, 0, st, 0] = 1.0
-                    trans[:, 1, st, 1] = 1.0
-            if span[v][1] == k:  # last parent: select "reached" (both, where the variant is neutral)
-                select = np.stack([(states == 0).astype(float), np.ones(len(states))], axis=1)
-                factors.append((np.einsum("zasy,zy->zas", trans, select), table[v] + s_letter))
+            move = self._links.move(plan, v[1], k, c, param_rows)
+            if move is None:  # no variant's finding in this slot has c as a parent
+                continue
+            if k < last:
+                out_table[v] = next(letters)
+            if first == k == last:
+                factors.append((move[:, 0, :, 0], s_letter))
+            elif first == k:  # the slot enters in its "not yet" state
+                factors.append((move[:, 0], s_letter + out_table[v]))
+            elif k == last:  # leaves the frontier: every finding has closed back to "not yet"
+                factors.append((move[..., 0], table[v] + s_letter))
             else:
-                factors.append((trans, table[v] + s_letter + out_table[v]))
+                factors.append((move, table[v] + s_letter + out_table[v]))
         out_vars = "".join(out_table[v] for v in after)
         in_vars = "".join(table[v] for v in before)
         isolated = len(factors) == 1 and not (set(factors[0][1]) & (set(in_vars) | set(out_vars)))
@@ -467,24 +377,26 @@ class Engine:
         return factors, out_vars, info
 
 
+class _Broad:
+    """One order for unrelated cases: the greedy order with every finding positive, its frontier
+    sizes (a bound per case) and its flat arrays for the compiled pass."""
 
+    def __init__(self, engine: Engine):
+        findings = [f for f, parents in enumerate(engine.finding_parents) if parents]
+        self.plan = engine.planner.plan([tuple((f, 1) for f in findings)], frozenset())
+        steps = np.arange(len(engine.condition_ids))
+        self.open = (self.plan.first[:, None] <= steps) & (steps <= self.plan.last[:, None])  # (findings, steps)
+        exposures = [engine.exposure_card[v[1]] * ((a <= steps) & (steps <= b)) for v, (a, b) in self.plan.span.items() if v[0] == "x"]
+        self.exposure_size = np.prod(np.maximum(np.array(exposures), 1), axis=0)  # per step
+        self.engine = engine
 
-def _rows(params: Params, start: int, stop: int) -> Params:
-    """Rows start:stop of a batch of parameter sets."""
-    return Params(
-        tuple(a[start:stop] for a in params.exposure_prior),
-        tuple(a[start:stop] for a in params.condition_cpt),
-        params.activation[start:stop],
-        tuple(a[start:stop] for a in params.leak),
-        tuple(a[start:stop] for a in params.link),
-    )
+    def widths(self, held: np.ndarray) -> np.ndarray:
+        """Largest step table per case ((cases, findings) 0/1 positive findings): exposures x
+        findings open x status."""
+        return (3 * self.exposure_size * 2.0 ** (held @ self.open)).max(axis=1, initial=0)
 
+    @cached_property
+    def structure(self):
+        from twitchbn import compiled
 
-
-
-
-
-def _dist(value: float | tuple[float, ...], n: int) -> list[float]:
-    if isinstance(value, tuple):
-        return list(value)
-    return [1.0 - value, value] if n == 2 else [float(value)]
+        return compiled.structure(self.engine, self.plan.order)

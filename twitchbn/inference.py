@@ -17,9 +17,10 @@ import numpy as np
 import pandas as pd
 
 from twitchbn import __version__
-from twitchbn.engine import CAUSING, Engine, Params, Sweep, Variant
+from twitchbn.engine import CAUSING, Engine, Sweep, Variant
 from twitchbn.errors import EvidenceError, ImpossibleEvidenceError, closest, shorten
 from twitchbn.knowledge import Knowledge, load_knowledge
+from twitchbn.params import Params
 from twitchbn.triage import TriageResult, assess, everyday_ids
 
 Evidence = Mapping[str, str]
@@ -197,9 +198,7 @@ class Model:
         exposures: dict[str, dict[str, float]] | None = None,
     ) -> QueryResult:
         """The ranked differential and triage from per-condition posteriors (engine order)."""
-        probability = np.clip(probability, 0.0, 1.0)
-        explains = np.clip(np.minimum(explains, probability), 0.0, None)
-        order = np.lexsort((self._ids, -explains))  # explains descending, ties by id
+        probability, explains, order, triage = self.rank(checked, probability, explains, p_no_everyday)
         table = self._table
         frame = pd.DataFrame(
             {
@@ -212,12 +211,25 @@ class Model:
             },
             index=pd.Index(self._ids[order], name="id"),
         )
-        triage = assess(self.kb, checked, frame, p_no_everyday)
         return QueryResult(checked, frame, triage, dict(self.info), exposures or {}, p_no_everyday)
+
+    def rank(self, checked: Mapping[str, str], probability: np.ndarray, explains: np.ndarray,
+             p_no_everyday: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, TriageResult]:
+        """Clipped posteriors (engine order), the differential's order (``explains`` descending,
+        ties by id) and the triage: what ``assemble`` and batch scoring both report."""
+        probability = np.clip(probability, 0.0, 1.0)
+        explains = np.clip(np.minimum(explains, probability), 0.0, None)
+        order = np.lexsort((self._id_rank, -explains))
+        return probability, explains, order, assess(self.kb, checked, probability, explains, order, p_no_everyday)
 
     @cached_property
     def _ids(self) -> np.ndarray:
         return np.array([c.id for c in self.kb.conditions], dtype=object)
+
+    @cached_property
+    def _id_rank(self) -> np.ndarray:
+        """Each condition's place in id order: the tie-break of the differential."""
+        return np.argsort(np.argsort(self._ids))
 
     @cached_property
     def _table(self) -> dict[str, np.ndarray]:

@@ -22,11 +22,11 @@ from pathlib import Path
 import numpy as np
 from pgmpy.factors.discrete import TabularCPD
 
-from twitchbn.engine import noisy_or_table
 from twitchbn.errors import KnowledgeBaseError, TwitchbnError, shorten
 from twitchbn.inference import Model
 from twitchbn.knowledge import CONDITION_STATES, Condition, Exposure, Finding, Knowledge, Link, Number, RiskFactor, Triage, load_knowledge
 from twitchbn.model import CAUSE_STATES, cause_node, max_step
+from twitchbn.params import noisy_or_table
 
 TOLERANCE = 1e-9  # a recovered table must rebuild the file's table to this
 XML_SUFFIXES = (".xml", ".xmlbif", ".bifxml")

@@ -19,9 +19,10 @@ from pgmpy.factors.discrete import TabularCPD
 from pgmpy.models import DiscreteBayesianNetwork
 
 from twitchbn._files import atomic_write_text
-from twitchbn.engine import Engine, Params
+from twitchbn.engine import Engine
 from twitchbn.errors import TwitchbnError
 from twitchbn.knowledge import CONDITION_STATES, Knowledge
+from twitchbn.params import Params
 
 CAUSE_STATES = ("no", "yes")
 

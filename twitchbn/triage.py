@@ -17,10 +17,10 @@ The level is the highest any rule asks for, so adding a red flag never lowers it
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-import pandas as pd
+import numpy as np
 
 from twitchbn.knowledge import LEVELS, Knowledge
 
@@ -56,8 +56,14 @@ def twitching_reported(kb: Knowledge, evidence: Mapping[str, str]) -> bool:
     return any(f.group == "where" and evidence.get(f.id) == "yes" for f in kb.findings)
 
 
-def assess(kb: Knowledge, evidence: Mapping[str, str], conditions: pd.DataFrame, p_no_everyday: float) -> TriageResult:
-    """Triage for checked ``evidence`` given the posterior frame and P(no everyday cause is causing)."""
+def assess(kb: Knowledge, evidence: Mapping[str, str], probability: np.ndarray, explains: np.ndarray,
+           ranked: Sequence[int], p_no_everyday: float) -> TriageResult:
+    """Triage for checked ``evidence``.
+
+    ``probability`` and ``explains`` are the posteriors in knowledge-base order, ``ranked`` the
+    differential's order (reasons about likely conditions follow it), ``p_no_everyday`` is
+    P(no everyday cause is causing | evidence).
+    """
     rules = kb.triage
     found: list[tuple[str, str]] = []  # (level, reason)
     for floor in rules.floors:
@@ -68,12 +74,12 @@ def assess(kb: Knowledge, evidence: Mapping[str, str], conditions: pd.DataFrame,
     if likely:
         categories = set(likely.get("categories", ()))
         ids = set(likely.get("conditions", ()))
-        rows = zip(conditions.index, conditions["label"], conditions["category"], conditions["probability"], strict=True)
-        for cid, label, category, probability in rows:
-            if (category in categories or cid in ids) and probability >= likely["threshold"]:
+        for i in ranked:
+            condition = kb.conditions[i]
+            if (condition.category in categories or condition.id in ids) and probability[i] >= likely["threshold"]:
                 found.append(
                     (likely.get("level", "see_doctor"),
-                     f"{label} is likely (probability {probability:.2f}): a doctor can confirm and treat it.")
+                     f"{condition.label} is likely (probability {probability[i]:.2f}): a doctor can confirm and treat it.")
                 )
 
     reported = twitching_reported(kb, evidence)
@@ -86,8 +92,8 @@ def assess(kb: Knowledge, evidence: Mapping[str, str], conditions: pd.DataFrame,
         )
     persistent = rules.persistent
     if persistent and evidence.get(persistent["finding"]) == persistent["state"]:
-        everyday = conditions[conditions.index.isin(everyday_ids(kb))]
-        best = everyday["explains"].max() if len(everyday) else 0.0
+        everyday = set(everyday_ids(kb))
+        best = max((float(explains[i]) for i, c in enumerate(kb.conditions) if c.id in everyday), default=0.0)
         if best < persistent["threshold"]:
             found.append((persistent.get("level", "see_doctor"),
                           f"{persistent['reason']} (the likeliest everyday cause explains it with probability {best:.2f})."))

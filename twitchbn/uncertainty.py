@@ -24,9 +24,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from twitchbn.engine import CAUSING, Engine, Params, Variant
+from twitchbn.engine import CAUSING, Engine, Variant
 from twitchbn.errors import EvidenceError, TwitchbnError, closest, shorten
 from twitchbn.knowledge import CONVENTION, SEED_FILES, Knowledge, Number
+from twitchbn.params import Params
 
 SEED_ODDS_FACTOR = 2.0  # a seed-backed number is plausible within odds x/÷ 2 of its point
 CONVENTION_ODDS_FACTOR = 3.0  # clinical convention (or any other source): odds x/÷ 3
@@ -180,7 +181,7 @@ def build_params(engine: Engine, slot_list: list[Slot], values: list[np.ndarray]
     for c_index, c in enumerate(kb.conditions):
         cards = [engine.exposure_card[x] for x in engine.condition_parents[c_index]]
         table = np.broadcast_to((1.0 - by_kind["baseline"][(c_index,)][:, 1]).reshape((P,) + (1,) * len(cards)), (P, *cards))
-        for axis, x in enumerate(c.parents):  # noisy-OR, same order of operations as engine.noisy_or_table
+        for axis, x in enumerate(c.parents):  # noisy-OR, same order of operations as params.noisy_or_table
             factor = np.ones((P, cards[axis]))
             for r, rf in enumerate(c.risk_factors):
                 if rf.exposure == x:
