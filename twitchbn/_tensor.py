@@ -13,10 +13,6 @@ def total(arr: np.ndarray, B: int) -> np.ndarray:
     """Sum over every axis but the batch axis, broadcast to B rows."""
     return np.broadcast_to(arr.reshape(arr.shape[0], -1).sum(axis=1), (B,))
 
-def pick(arr: np.ndarray, rows: slice | int, pb: int) -> np.ndarray | float:
-    """Row(s) of a parameter array for the variants in ``rows`` (shared when pb == 1)."""
-    return arr[rows] if pb > 1 else arr[0]
-
 def contract(operands: list[tuple[np.ndarray, str]], out: str) -> np.ndarray:
     """Contract (array, letters) operands to ``out``; every array has a leading batch axis.
 

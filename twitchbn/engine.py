@@ -35,7 +35,7 @@ from twitchbn._tensor import contract, normalise, scale, total
 from twitchbn.errors import EvidenceTooComplexError
 from twitchbn.frontier import Plan, Planner
 from twitchbn.knowledge import Knowledge
-from twitchbn.params import LinkTables, Params, point_params, rows
+from twitchbn.params import LinkTables, Params, point_params, take_rows
 
 ABSENT, QUIET, CAUSING = 0, 1, 2
 _CLAMP = {"c": np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]]), "k": np.array([[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]])}  # status masks by state
@@ -45,14 +45,14 @@ _LETTERS = string.ascii_letters
 
 @dataclass(frozen=True)
 class Variant:
-    """Extra product-form evidence applied on top of the base evidence.
+    """Evidence of one variant, applied on top of the base evidence of a sweep.
 
     ``clamps`` maps a variable index key (``("x", i)`` exposure, ``("c", i)`` condition
     presence, ``("k", i)`` cause node) to a state index; ``at_most`` maps a finding index to a
     state index s meaning "finding <= s"; ``positive`` maps a finding index to an observed
-    state s > 0. Positive findings do change the frontier: a sweep carries an accumulator for
-    every positive finding of any variant, neutral in the variants that do not observe it, so
-    cases with overlapping positive findings share one pass (batch scoring).
+    state s > 0. Clamps and "at most" are product-form and cost nothing; each positive finding
+    takes an accumulator slot of the variant's own (``twitchbn.frontier``), so variants with
+    different positive findings still share one pass.
     """
 
     clamps: tuple[tuple[tuple[str, int], int], ...] = ()
@@ -104,8 +104,8 @@ class Engine:
     def sweep(self, evidence: dict[str, int], variants: list[Variant] | None = None, marginals: bool = True) -> Sweep:
         """Exact pass for ``evidence`` (variable id -> state index) and each variant.
 
-        Variants must only add product-form evidence (clamps, findings at most a state); the
-        base evidence decides the frontier. Returns log P(evidence, variant) and, if asked,
+        Every variant sees the base evidence plus its own; exposures observed in the base
+        evidence are sliced out of the frontier. Returns log P(evidence, variant) and, if asked,
         posterior marginals of every condition's status and every exposure.
         """
         variants = variants or [Variant()]
@@ -248,7 +248,7 @@ class Engine:
         """``sweep`` over variants[start:stop] (with their rows of a parameter batch)."""
         engine = self
         if self.params.activation.shape[0] > 1:
-            engine = Engine(self.kb, rows(self.params, start, stop))
+            engine = Engine(self.kb, take_rows(self.params, start, stop))
         return engine.sweep(evidence, variants[start:stop], marginals)
 
     def width(self, evidence: dict[str, int], variants: list[Variant]) -> int:

@@ -117,7 +117,7 @@ class LinkTables:
         return move
 
 
-def rows(params: Params, start: int, stop: int) -> Params:
+def take_rows(params: Params, start: int, stop: int) -> Params:
     """Rows start:stop of a batch of parameter sets."""
     return Params(
         tuple(a[start:stop] for a in params.exposure_prior),
