@@ -74,11 +74,6 @@ class _Case:
     evidence: dict[str, str]
     variant: Variant  # the case's evidence in engine terms (Model.variant)
 
-    @property
-    def positive(self) -> tuple[tuple[int, int], ...]:
-        """Findings in a higher state: (finding index, state); they shape the frontier."""
-        return self.variant.positive
-
 
 def read_cases(source: str | Path | TextIO, variables: Iterable[str]) -> Cases:
     """Parse a cases CSV (header of variable ids and optional ``id``) with line numbers."""

@@ -47,7 +47,7 @@ class Structure:
 
 def structure(engine, order: tuple[int, ...]) -> Structure:
     """Flatten ``engine``'s point parameters and ``order`` for the kernel."""
-    params, links = engine.params, engine._links
+    params, links = engine.params, engine.links
     if params.activation.shape[0] != 1:
         raise ValueError("the compiled pass takes one parameter set")
     nc, nx = len(engine.condition_ids), len(engine.exposure_ids)
@@ -179,50 +179,30 @@ def _step(c, b, alpha, nv, nu, lay, cp_stride, p3_start, p3, unary, xprior, stat
 
 
 @njit(cache=True)
-def _forward_moves(table, f, s, c, st, opens, parent, dist, cum, leak, leak_cum, active):  # pragma: no cover - compiled
-    """Bit ``st`` of the table is finding f's "reached": open it from the leak, then let c move it."""
+def _moves(table, f, s, c, st, opens, transpose, parent, dist, cum, leak, leak_cum, active):  # pragma: no cover - compiled
+    """Bit ``st`` of the table is finding f's "reached": open it from the leak (if it opens at this
+    step), then let condition c move it. ``transpose`` applies the adjoint, in reverse order, to
+    carry the backward pass's gradient through the same two steps."""
     nu = table.shape[1]
-    if opens:
-        below, at = leak_cum[f, s - 1], leak[f, s]
-        for hi in range(0, nu, 2 * st):
-            for u in range(hi, hi + st):
-                for t in range(3):
-                    value = table[t, u]
-                    table[t, u] = value * below
-                    table[t, u + st] = value * at
-    if parent[f, c]:
-        for t in range(3):
-            if not active[f, t]:
-                continue
-            stay, reach, kept = cum[f, c, s - 1], dist[f, c, s], cum[f, c, s]
+    below, at = leak_cum[f, s - 1], leak[f, s]
+    for phase in range(2):
+        if opens and phase == (1 if transpose else 0):
             for hi in range(0, nu, 2 * st):
                 for u in range(hi, hi + st):
-                    v0, v1 = table[t, u], table[t, u + st]
-                    table[t, u] = v0 * stay
-                    table[t, u + st] = v0 * reach + v1 * kept
-
-
-@njit(cache=True)
-def _backward_moves(grad, f, s, c, st, opens, parent, dist, cum, leak, leak_cum, active):  # pragma: no cover - compiled
-    """``_forward_moves`` transposed: carries the gradient back through c's move and the opening."""
-    nu = grad.shape[1]
-    if parent[f, c]:
-        for t in range(3):
-            if not active[f, t]:
-                continue
-            stay, reach, kept = cum[f, c, s - 1], dist[f, c, s], cum[f, c, s]
-            for hi in range(0, nu, 2 * st):
-                for u in range(hi, hi + st):
-                    g0, g1 = grad[t, u], grad[t, u + st]
-                    grad[t, u] = stay * g0 + reach * g1
-                    grad[t, u + st] = kept * g1
-    if opens:
-        below, at = leak_cum[f, s - 1], leak[f, s]
-        for hi in range(0, nu, 2 * st):
-            for u in range(hi, hi + st):
-                for t in range(3):
-                    grad[t, u] = below * grad[t, u] + at * grad[t, u + st]
-                    grad[t, u + st] = 0.0
+                    for t in range(3):
+                        v0, v1 = table[t, u], table[t, u + st]
+                        table[t, u] = below * v0 + at * v1 if transpose else v0 * below
+                        table[t, u + st] = 0.0 if transpose else v0 * at
+        elif parent[f, c] and phase == (0 if transpose else 1):
+            for t in range(3):
+                if not active[f, t]:
+                    continue
+                stay, reach, kept = cum[f, c, s - 1], dist[f, c, s], cum[f, c, s]
+                for hi in range(0, nu, 2 * st):
+                    for u in range(hi, hi + st):
+                        v0, v1 = table[t, u], table[t, u + st]
+                        table[t, u] = stay * v0 + reach * v1 if transpose else v0 * stay
+                        table[t, u + st] = kept * v1 if transpose else v0 * reach + v1 * kept
 
 
 @njit(cache=True)
@@ -264,7 +244,7 @@ def _run(order, x_first, x_last, cp_stride, p3_start, p3, f_first, f_last, paren
             for v in range(nv):  # findings open at this step: open from the leak, then move
                 if lay[KIND, v] == 1:
                     f, s = fs[lay[INDEX, v]], ss[lay[INDEX, v]]
-                    _forward_moves(table, f, s, c, lay[STRIDE, v], not lay[IS_IN, v], parent, dist, cum, leak, leak_cum, active)
+                    _moves(table, f, s, c, lay[STRIDE, v], not lay[IS_IN, v], False, parent, dist, cum, leak, leak_cum, active)
             out = np.zeros(no)
             for u in range(nu):
                 if index[OUT, u] >= 0:
@@ -308,7 +288,7 @@ def _run(order, x_first, x_last, cp_stride, p3_start, p3, f_first, f_last, paren
             for v in range(nv - 1, -1, -1):  # the moves and openings, transposed, in reverse
                 if lay[KIND, v] == 1:
                     f, s = fs[lay[INDEX, v]], ss[lay[INDEX, v]]
-                    _backward_moves(grad, f, s, c, lay[STRIDE, v], not lay[IS_IN, v], parent, dist, cum, leak, leak_cum, active)
+                    _moves(grad, f, s, c, lay[STRIDE, v], not lay[IS_IN, v], True, parent, dist, cum, leak, leak_cum, active)
             new = np.zeros(ni)
             for u in range(nu):
                 if base[u] != 0.0:

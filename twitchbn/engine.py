@@ -98,7 +98,7 @@ class Engine:
         self.planner = Planner(self.finding_parents, children, self.exposure_card, len(self.condition_ids))
         self.order = list(self.planner.default)
         self.position = {c: k for k, c in enumerate(self.order)}
-        self._links = LinkTables(self.params, self.finding_parents, self.finding_causing, len(self.condition_ids))
+        self.links = LinkTables(self.params, self.finding_parents, self.finding_causing, len(self.condition_ids))
 
     # -- the sweep ----------------------------------------------------------------------------
     def sweep(self, evidence: dict[str, int], variants: list[Variant] | None = None, marginals: bool = True) -> Sweep:
@@ -207,7 +207,7 @@ class Engine:
         active statuses by its cumulative link (a non-parent's is 1) and the constant by its leak's.
         """
         B = len(variants)
-        links, pb = self._links, self.params.activation.shape[0]
+        links, pb = self.links, self.params.activation.shape[0]
         unary = np.ones((B, len(self.condition_ids), 3))
         log_const = np.zeros(B)
         xprior = [np.broadcast_to(p, (B, p.shape[1])).copy() for p in self.params.exposure_prior]
@@ -356,7 +356,7 @@ class Engine:
         for v, (first, last) in span.items():
             if v[0] != "a" or not first <= k <= last:
                 continue
-            move = self._links.move(plan, v[1], k, c, param_rows)
+            move = self.links.move(plan, v[1], k, c, param_rows)
             if move is None:  # no variant's finding in this slot has c as a parent
                 continue
             if k < last:
