@@ -13,7 +13,7 @@ import yaml
 from conftest import DATA, read_yaml, run_cli
 
 from twitchbn import Knowledge, KnowledgeBaseError, load_knowledge
-from twitchbn.knowledge import CONVENTION, SEED_FILES, Number
+from twitchbn.numbers import CONVENTION, SEED_FILES, Number
 
 SOURCE = re.compile(rf"^(?:{'|'.join(re.escape(s) for s in SEED_FILES)}): \S.*$")
 SEEDS = ", ".join(SEED_FILES)

@@ -13,7 +13,8 @@ from conftest import DATA, REPO, TINY, load_cases
 import twitchbn
 from twitchbn import uncertainty
 from twitchbn.errors import EvidenceError, ImpossibleEvidenceError, KnowledgeBaseError, TwitchbnError
-from twitchbn.knowledge import Number, load_knowledge
+from twitchbn.knowledge import load_knowledge
+from twitchbn.numbers import Number
 from twitchbn.params import point_params
 from twitchbn.uncertainty import draw, plausible_range, posterior_intervals, sensitivity, slots
 

@@ -24,8 +24,9 @@ from pgmpy.factors.discrete import TabularCPD
 
 from twitchbn.errors import KnowledgeBaseError, TwitchbnError, shorten
 from twitchbn.inference import Model
-from twitchbn.knowledge import CONDITION_STATES, Condition, Exposure, Finding, Knowledge, Link, Number, RiskFactor, Triage, load_knowledge
+from twitchbn.knowledge import CONDITION_STATES, Condition, Exposure, Finding, Knowledge, Link, RiskFactor, Triage, load_knowledge
 from twitchbn.model import CAUSE_STATES, cause_node, max_step
+from twitchbn.numbers import Number
 from twitchbn.params import noisy_or_table
 
 TOLERANCE = 1e-9  # a recovered table must rebuild the file's table to this

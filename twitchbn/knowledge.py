@@ -23,7 +23,6 @@ file, entry and fault.
 from __future__ import annotations
 
 import hashlib
-import math
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -32,26 +31,13 @@ from typing import Any
 import yaml
 
 from twitchbn.errors import KnowledgeBaseError
+from twitchbn.numbers import CONVENTION, TOLERANCE, Faults, Number, is_prob, read_number
 
 FILES = ("vocabulary.yaml", "exposures.yaml", "conditions.yaml", "findings.yaml", "triage.yaml")
-SEED_FILES = ("000_0b4f9497a7fa5b7f.txt", "003_d14b87ccbcc0eca4.txt")
-CONVENTION = "clinical convention"
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader when libyaml is present
-TOLERANCE = 1e-9
 LEVELS = ("self_care", "see_doctor", "urgent")
 CONDITION_STATES = ("absent", "present")
 DRIVERS = ("causing", "present")
-
-
-@dataclass(frozen=True)
-class Number:
-    """One hand-set probability (or distribution) with its rationale and source."""
-
-    value: float | tuple[float, ...]
-    why: str
-    source: str
-    where: str
-    range: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -175,17 +161,7 @@ def knowledge_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-class _Faults:
-    """Collects every fault of a load in one pass."""
-
-    def __init__(self) -> None:
-        self.items: list[str] = []
-
-    def add(self, where: str, message: str) -> None:
-        self.items.append(f"{where}: {message}")
-
-
-def _read_yaml(path: Path, faults: _Faults) -> Any:
+def _read_yaml(path: Path, faults: Faults) -> Any:
     if not path.is_file():
         faults.add(path.name, "file is missing")
         return None
@@ -202,68 +178,7 @@ def _read_yaml(path: Path, faults: _Faults) -> Any:
         return None
 
 
-def _is_prob(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) and 0.0 <= x <= 1.0
-
-
-def _number(raw: Any, where: str, faults: _Faults, states: tuple[str, ...] | None = None) -> Number | None:
-    """Parse ``{p|dist, why, source, range?}``; ``states`` set means a distribution over them."""
-    if not isinstance(raw, dict):
-        faults.add(where, f"must be a mapping with p, why and source; got {type(raw).__name__}")
-        return None
-    ok = True
-    why, source = raw.get("why"), raw.get("source")
-    if not isinstance(why, str) or not why.strip():
-        faults.add(where, "must have a one-line rationale in 'why'")
-        ok = False
-    if not isinstance(source, str) or not (
-        source.strip() == CONVENTION or any(source.startswith(s) for s in SEED_FILES)
-    ):
-        faults.add(where, f"source must name a seed file ({', '.join(SEED_FILES)}) or be '{CONVENTION}'; got {source!r}")
-        ok = False
-    value: float | tuple[float, ...] | None = None
-    if states is None or (len(states) == 2 and "p" in raw):
-        p = raw.get("p")
-        if not _is_prob(p):
-            faults.add(where, f"p must be a probability in [0, 1]; got {p!r}")
-            ok = False
-        else:
-            value = float(p) if states is None else (1.0 - float(p), float(p))
-    else:
-        dist = raw.get("dist")
-        if not isinstance(dist, dict) or set(map(str, dist)) != set(states):
-            got = sorted(map(str, dist)) if isinstance(dist, dict) else dist
-            faults.add(where, f"dist must give a probability for each of {list(states)}; got {got!r}")
-            ok = False
-        elif not all(_is_prob(dist[s]) for s in states):
-            faults.add(where, f"dist values must be probabilities in [0, 1]; got {dist!r}")
-            ok = False
-        elif abs(sum(dist[s] for s in states) - 1.0) > TOLERANCE:
-            faults.add(where, f"dist must sum to 1; got {sum(dist[s] for s in states)!r}")
-            ok = False
-        else:
-            value = tuple(float(dist[s]) for s in states)
-    rng = raw.get("range")
-    parsed_range = None
-    if rng is not None:
-        if "p" not in raw:
-            faults.add(where, f"range applies to a single probability p, not to a dist; got range {rng!r}")
-            ok = False
-        elif not (isinstance(rng, list) and len(rng) == 2 and all(_is_prob(r) for r in rng) and rng[0] <= rng[1]):
-            faults.add(where, f"range must be [low, high] with 0 <= low <= high <= 1; got {rng!r}")
-            ok = False
-        else:
-            parsed_range = (float(rng[0]), float(rng[1]))
-            point = raw.get("p")
-            if _is_prob(point) and not parsed_range[0] <= point <= parsed_range[1]:
-                faults.add(where, f"p must lie in its range {rng}; got {point!r}")
-                ok = False
-    if not ok or value is None:
-        return None
-    return Number(value, why.strip(), source.strip(), where, parsed_range)
-
-
-def _vocabulary(raw: Any, faults: _Faults) -> tuple[dict, dict, tuple[str, ...]]:
+def _vocabulary(raw: Any, faults: Faults) -> tuple[dict, dict, tuple[str, ...]]:
     conditions: dict[str, dict] = {}
     findings: dict[str, dict] = {}
     if not isinstance(raw, dict):
@@ -278,7 +193,7 @@ def _vocabulary(raw: Any, faults: _Faults) -> tuple[dict, dict, tuple[str, ...]]
     return conditions, findings, tuple(raw.get("triage_levels", LEVELS))
 
 
-def _entries(raw: Any, file: str, key: str, faults: _Faults) -> list[dict]:
+def _entries(raw: Any, file: str, key: str, faults: Faults) -> list[dict]:
     if not isinstance(raw, dict) or not isinstance(raw.get(key), list):
         faults.add(file, f"must hold a list under '{key}'")
         return []
@@ -291,7 +206,7 @@ def _entries(raw: Any, file: str, key: str, faults: _Faults) -> list[dict]:
     return out
 
 
-def _check_ids(file: str, kind: str, got: list[str], expected: set[str], faults: _Faults) -> None:
+def _check_ids(file: str, kind: str, got: list[str], expected: set[str], faults: Faults) -> None:
     seen: set[str] = set()
     for gid in got:
         if gid in seen:
@@ -314,7 +229,7 @@ def load_knowledge(path: str | Path | None = None) -> Knowledge:
     if not root.is_dir():
         message = f"{root}: knowledge base must be a directory laid out like data/ ({', '.join(FILES)})"
         raise KnowledgeBaseError([message], path=str(root))
-    faults = _Faults()
+    faults = Faults()
     raw = {name: _read_yaml(root / name, faults) for name in FILES}
     if faults.items:
         raise KnowledgeBaseError(faults.items, path=str(root))
@@ -333,14 +248,14 @@ def load_knowledge(path: str | Path | None = None) -> Knowledge:
     return Knowledge(root, tuple(exposures), tuple(conditions), tuple(findings), triage, knowledge_sha256(root))
 
 
-def _vocab_states(fid: str, vocab: dict, file: str, raw_states: Any, faults: _Faults) -> tuple[str, ...] | None:
+def _vocab_states(fid: str, vocab: dict, file: str, raw_states: Any, faults: Faults) -> tuple[str, ...] | None:
     states = vocab.get(fid, {}).get("states")
     if raw_states is not None and tuple(map(str, raw_states)) != states:
         faults.add(f"{file} {fid}", f"states must be {list(states or ())} as in vocabulary.yaml; got {raw_states!r}")
     return states
 
 
-def _load_exposures(raw: Any, vocab: dict, faults: _Faults) -> list[Exposure]:
+def _load_exposures(raw: Any, vocab: dict, faults: Faults) -> list[Exposure]:
     out = []
     for entry in _entries(raw, "exposures.yaml", "exposures", faults):
         eid = str(entry["id"])
@@ -353,7 +268,7 @@ def _load_exposures(raw: Any, vocab: dict, faults: _Faults) -> list[Exposure]:
             got = sorted(map(str, prior)) if isinstance(prior, dict) else prior
             faults.add(f"exposures.yaml {eid}", f"prior must give one entry per state {list(states)}; got {got!r}")
             continue
-        numbers = tuple(_number(prior[s], f"exposures.yaml {eid} prior[{s}]", faults) for s in states)
+        numbers = tuple(read_number(prior[s], f"exposures.yaml {eid} prior[{s}]", faults) for s in states)
         if any(n is None for n in numbers):
             continue
         total = sum(float(n.value) for n in numbers)  # type: ignore[union-attr]
@@ -364,7 +279,7 @@ def _load_exposures(raw: Any, vocab: dict, faults: _Faults) -> list[Exposure]:
     return out
 
 
-def _load_conditions(raw: Any, vocab: dict, exposure_states: dict, faults: _Faults) -> list[Condition]:
+def _load_conditions(raw: Any, vocab: dict, exposure_states: dict, faults: Faults) -> list[Condition]:
     entries = _entries(raw, "conditions.yaml", "conditions", faults)
     _check_ids("conditions.yaml", "condition", [str(e["id"]) for e in entries], set(vocab), faults)
     out = []
@@ -373,8 +288,8 @@ def _load_conditions(raw: Any, vocab: dict, exposure_states: dict, faults: _Faul
         if cid not in vocab:
             continue
         where = f"conditions.yaml {cid}"
-        baseline = _number(entry.get("baseline"), f"{where} baseline", faults)
-        causes = _number(entry.get("causes_twitching"), f"{where} causes_twitching", faults)
+        baseline = read_number(entry.get("baseline"), f"{where} baseline", faults)
+        causes = read_number(entry.get("causes_twitching"), f"{where} causes_twitching", faults)
         rfs = []
         seen: set[tuple[str, str]] = set()
         for i, rf in enumerate(entry.get("risk_factors") or []):
@@ -393,7 +308,7 @@ def _load_conditions(raw: Any, vocab: dict, exposure_states: dict, faults: _Faul
                 faults.add(rw, f"{ex}={st} is given twice")
                 continue
             seen.add((ex, st))
-            number = _number(rf, rw, faults)
+            number = read_number(rf, rw, faults)
             if number is not None:
                 rfs.append(RiskFactor(ex, st, number))
         if len({rf.exposure for rf in rfs}) > 3:
@@ -403,7 +318,7 @@ def _load_conditions(raw: Any, vocab: dict, exposure_states: dict, faults: _Faul
     return out
 
 
-def _load_findings(raw: Any, vocab: dict, exposure_ids: set, condition_ids: set, faults: _Faults) -> list[Finding]:
+def _load_findings(raw: Any, vocab: dict, exposure_ids: set, condition_ids: set, faults: Faults) -> list[Finding]:
     out = []
     for entry in _entries(raw, "findings.yaml", "findings", faults):
         fid = str(entry["id"])
@@ -419,7 +334,7 @@ def _load_findings(raw: Any, vocab: dict, exposure_ids: set, condition_ids: set,
         if driven not in DRIVERS:
             faults.add(where, f"driven_by must be one of {list(DRIVERS)}; got {driven!r}")
             continue
-        leak = _number(entry.get("leak"), f"{where} leak", faults, states)
+        leak = read_number(entry.get("leak"), f"{where} leak", faults, states)
         links = []
         seen: set[str] = set()
         for i, link in enumerate(entry.get("links") or []):
@@ -432,7 +347,7 @@ def _load_findings(raw: Any, vocab: dict, exposure_ids: set, condition_ids: set,
                 faults.add(lw, f"condition '{cid}' is linked twice")
                 continue
             seen.add(cid)
-            number = _number(link, f"{where} link from {cid}", faults, states)
+            number = read_number(link, f"{where} link from {cid}", faults, states)
             if number is not None:
                 links.append(Link(cid, number))
         if leak is not None and states is not None:
@@ -440,7 +355,7 @@ def _load_findings(raw: Any, vocab: dict, exposure_ids: set, condition_ids: set,
     return out
 
 
-def _load_triage(raw: Any, states: dict, faults: _Faults) -> Triage:
+def _load_triage(raw: Any, states: dict, faults: Faults) -> Triage:
     if not isinstance(raw, dict):
         faults.add("triage.yaml", "must be a mapping with floors, likely and unexplained")
         return Triage((), {}, {}, {})
@@ -460,7 +375,7 @@ def _load_triage(raw: Any, states: dict, faults: _Faults) -> Triage:
             floors.append(FloorRule(var, st, str(level), str(rule["reason"]), str(rule.get("source", CONVENTION))))
     blocks = {name: dict(raw.get(name) or {}) for name in ("likely", "unexplained", "persistent")}
     for name, block in blocks.items():
-        if block and not _is_prob(block.get("threshold")):
+        if block and not is_prob(block.get("threshold")):
             faults.add(f"triage.yaml {name}", f"threshold must be a probability in [0, 1]; got {block.get('threshold')!r}")
         if block and block.get("level", "see_doctor") not in LEVELS:
             faults.add(f"triage.yaml {name}", f"level must be one of {list(LEVELS)}; got {block.get('level')!r}")

@@ -26,7 +26,8 @@ import pandas as pd
 
 from twitchbn.engine import CAUSING, Engine, Variant
 from twitchbn.errors import EvidenceError, TwitchbnError, closest, shorten
-from twitchbn.knowledge import CONVENTION, SEED_FILES, Knowledge, Number
+from twitchbn.knowledge import Knowledge
+from twitchbn.numbers import CONVENTION, SEED_FILES, Number
 from twitchbn.params import Params
 
 SEED_ODDS_FACTOR = 2.0  # a seed-backed number is plausible within odds x/÷ 2 of its point
@@ -59,7 +60,7 @@ def plausible_range(number: Number) -> tuple[Bounds, Bounds]:
     For a distribution each state gets its own bounds by the same rule (a binary finding's
     ``range`` applies to its second state, "yes").
 
-    >>> from twitchbn.knowledge import Number
+    >>> from twitchbn.numbers import Number
     >>> low, high = plausible_range(Number(0.5, "why", "clinical convention", "here"))
     >>> round(low, 3), round(high, 3)
     (0.25, 0.75)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import ipywidgets as widgets
 import pandas as pd
 
-from twitchbn.knowledge import Knowledge, Number
+from twitchbn.knowledge import Knowledge
+from twitchbn.numbers import Number
 from twitchbn.ui import render
 from twitchbn.ui.explorer import guarded
 from twitchbn.ui.render import CATEGORY_COLOURS
