@@ -20,9 +20,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numba import njit
+
+from twitchbn.frontier import Plan
+
+if TYPE_CHECKING:
+    from twitchbn.engine import Engine
 
 
 @dataclass(frozen=True)
@@ -45,20 +51,17 @@ class Structure:
     active: np.ndarray  # (nf, 3) bool: statuses in which a parent can produce the finding
 
 
-def structure(engine, order: tuple[int, ...]) -> Structure:
-    """Flatten ``engine``'s point parameters and ``order`` for the kernel."""
+def structure(engine: Engine, plan: Plan) -> Structure:
+    """Flatten ``engine``'s parameters (one set) and ``plan``'s order and spans for the kernel."""
     params, links = engine.params, engine.links
     if params.activation.shape[0] != 1:
         raise ValueError("the compiled pass takes one parameter set")
     nc, nx = len(engine.condition_ids), len(engine.exposure_ids)
-    step = np.empty(nc, dtype=np.int64)
-    step[list(order)] = np.arange(nc)
     x_first = np.full(nx, -1, dtype=np.int64)
     x_last = np.full(nx, -1, dtype=np.int64)
-    for c, parents in enumerate(engine.condition_parents):
-        for x in parents:
-            x_first[x] = step[c] if x_first[x] < 0 else min(x_first[x], step[c])
-            x_last[x] = max(x_last[x], step[c])
+    for (kind, x), (first, last) in plan.span.items():
+        if kind == "x":
+            x_first[x], x_last[x] = first, last
     cp_stride = np.zeros((nc, nx), dtype=np.int64)
     p3_start = np.zeros(nc, dtype=np.int64)
     tables = []
@@ -73,14 +76,10 @@ def structure(engine, order: tuple[int, ...]) -> Structure:
         for x in reversed(parents):
             cp_stride[c, x] = stride
             stride *= engine.exposure_card[x]
-    f_first = np.full(len(engine.finding_ids), -1, dtype=np.int64)
-    f_last = np.full(len(engine.finding_ids), -1, dtype=np.int64)
-    for f, parents in enumerate(engine.finding_parents):
-        if parents:
-            at = step[list(parents)]
-            f_first[f], f_last[f] = at.min(), at.max()
-    return Structure(np.asarray(order, dtype=np.int64), x_first, x_last, cp_stride, p3_start, np.concatenate(tables),
-                     f_first, f_last, links.parent, links.dist[0], links.cum[0], links.leak[0], links.leak_cum[0], links.active)
+    as_int = {"dtype": np.int64}
+    return Structure(np.asarray(plan.order, **as_int), x_first, x_last, cp_stride, p3_start, np.concatenate(tables),
+                     np.asarray(plan.first, **as_int), np.asarray(plan.last, **as_int), links.parent, links.dist[0], links.cum[0],
+                     links.leak[0], links.leak_cum[0], links.active)
 
 
 def run(st: Structure, unary: np.ndarray, xprior: np.ndarray, log_const: np.ndarray,

@@ -399,4 +399,4 @@ class _Broad:
     def structure(self):
         from twitchbn import compiled
 
-        return compiled.structure(self.engine, self.plan.order)
+        return compiled.structure(self.engine, self.plan)
