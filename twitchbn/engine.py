@@ -262,15 +262,18 @@ class Engine:
         """The frontier plan: every variant carries the base evidence's positive findings and its own;
         exposures observed in the base evidence are sliced out."""
         base = {self._keys[v][1]: s for v, s in evidence.items() if s > 0 and self._keys[v][0] == "f"}
-        positives = []
-        for b, variant in enumerate(variants):
-            seen = dict(base)
-            for f, s in variant.positive:
-                if seen.setdefault(f, s) != s:
-                    raise ValueError(f"variant {b} observes finding {self.finding_ids[f]} in two states")
-            positives.append(tuple(sorted(seen.items())))
+        positives = [tuple(sorted(self._positive(base, variant, b).items())) for b, variant in enumerate(variants)]
         observed = frozenset(self._x_ids[v] for v in evidence if v in self._x_ids)
         return self.planner.plan(positives, observed)
+
+    def _positive(self, base: dict[int, int], variant: Variant, b: int) -> dict[int, int]:
+        """Positive findings (index -> state) of variant ``b`` on top of ``base``; one finding in
+        two states is a caller's error."""
+        held = dict(base)
+        for f, s in variant.positive:
+            if held.setdefault(f, s) != s:
+                raise ValueError(f"variant {b} observes finding {self.finding_ids[f]} in two states")
+        return held
 
     def each(self, variants: list[Variant], marginals: list[bool] | None = None) -> Sweep:
         """``sweep`` of each variant on its own frontier, compiled (``twitchbn.compiled``): log
@@ -296,10 +299,7 @@ class Engine:
             )
         start, found, states = [0], [], []
         for b, variant in enumerate(variants):
-            held: dict[int, int] = {}
-            for f, s in variant.positive:
-                if held.setdefault(f, s) != s:
-                    raise ValueError(f"variant {b} observes finding {self.finding_ids[f]} in two states")
+            held = self._positive({}, variant, b)
             found += [f for f in held if self.finding_parents[f]]
             states += [held[f] for f in held if self.finding_parents[f]]
             start.append(len(found))
