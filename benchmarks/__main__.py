@@ -33,7 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--sets", type=int, default=200,
                    help="at least this many evidence sets: every case, then random sets (at least half of N); default 200")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"seed of the random evidence sets (default {DEFAULT_SEED})")
-    p.add_argument("--kb", default=None, help="knowledge base directory (default: the shipped data/)")
+    p.add_argument("--kb", default=None, help="knowledge base directory (default: the shipped twitchbn/data/)")
     p.add_argument("--agrum-budget", type=int, default=BUDGET_GB, metavar="GB",
                    help=f"pyAgrum's setMaxMemory budget, in its own estimate (default {BUDGET_GB}; 0 = none, beware: one case needs ~4 GB)")
     p.add_argument("--output", type=Path, default=Path(__file__).resolve().parent / "results.json", help="where to write the JSON results")

@@ -17,7 +17,7 @@ import yaml
 import twitchbn
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = REPO / "data"
+DATA = REPO / "twitchbn" / "data"
 TINY = REPO / "tests" / "fixtures" / "tiny"
 SHARED = REPO.parent / "shared"
 CASE_KEYS = {"id", "evidence", "target", "top1_any", "triage"}

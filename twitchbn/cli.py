@@ -63,7 +63,7 @@ def add_evidence_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--evidence-file", metavar="FILE.json", help="JSON object of variable -> state (a saved result also works)")
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
-    parser.add_argument("--kb", metavar="DIR", help="knowledge base directory (default: the shipped data/)")
+    parser.add_argument("--kb", metavar="DIR", help="knowledge base directory (default: the shipped twitchbn/data/)")
 
 
 def _model(args: argparse.Namespace):
@@ -238,7 +238,7 @@ def _add_batch_command(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--top", type=_count, default=3, metavar="N", help="ranked conditions per case (default 3)")
     b.add_argument("--on-error", choices=["skip", "refuse"], default="skip",
                    help="skip bad rows and list their lines on stderr (default), or refuse the file (exit 2)")
-    b.add_argument("--kb", metavar="DIR", help="knowledge base directory (default: the shipped data/)")
+    b.add_argument("--kb", metavar="DIR", help="knowledge base directory (default: the shipped twitchbn/data/)")
     b.set_defaults(func=cmd_batch)
 
 
@@ -258,7 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     x = sub.add_parser("export", help="write the whole network as BIF or XMLBIF")
     x.add_argument("--format", choices=["bif", "xmlbif"], default="bif")
     x.add_argument("-o", "--output", metavar="FILE", help="output file (default: stdout)")
-    x.add_argument("--kb", metavar="DIR", help="knowledge base directory (default: the shipped data/)")
+    x.add_argument("--kb", metavar="DIR", help="knowledge base directory (default: the shipped twitchbn/data/)")
     x.set_defaults(func=cmd_export)
 
     _add_reasoning_commands(sub)

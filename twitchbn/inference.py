@@ -244,5 +244,5 @@ class Model:
 
 
 def load_model(path: str | Path | None = None) -> Model:
-    """Load, validate and compile a knowledge base (default: the shipped ``data/``)."""
+    """Load, validate and compile a knowledge base (default: the shipped ``twitchbn/data/``)."""
     return Model(load_knowledge(path))
