@@ -72,7 +72,7 @@ def test_validation_refuses_a_point_outside_its_range(tmp_path):
     (kb / "findings.yaml").write_text(text)
     with pytest.raises(KnowledgeBaseError) as err:
         load_knowledge(kb)
-    assert err.value.faults[0] == "findings.yaml twitch_eyelid leak: p must lie in its range [0.05, 0.1]; got 0.02"
+    assert err.value.faults == ["findings.yaml: finding 'twitch_eyelid': leak.p must be within its range [0.05, 0.1]; got 0.02"]
 
 
 def test_validation_refuses_a_range_on_a_dist(tmp_path):
@@ -82,8 +82,8 @@ def test_validation_refuses_a_range_on_a_dist(tmp_path):
     (kb / "findings.yaml").write_text(text)
     with pytest.raises(KnowledgeBaseError) as err:
         load_knowledge(kb)
-    assert err.value.faults[0] == (
-        "findings.yaml problem_duration leak: range applies to a single probability p, not to a dist; got range [0.1, 0.2]")
+    assert err.value.faults == [
+        "findings.yaml: finding 'problem_duration': leak.range must be left out for a dist (a range bounds a single p); got [0.1, 0.2]"]
 
 
 def test_every_shipped_number_lies_in_its_plausible_range(model):

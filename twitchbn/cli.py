@@ -2,6 +2,7 @@
 
 Every user error (unknown variable or state, malformed file, impossible evidence, broken
 knowledge base) ends with exit status 2 and one line on stderr; no traceback reaches the user.
+``validate`` lists every fault of a broken knowledge base, one line each.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from twitchbn.errors import EvidenceError, TwitchbnError, shorten
+from twitchbn.errors import EvidenceError, KnowledgeBaseError, TwitchbnError, shorten
 
 DISCLAIMER = "twitchbn is an educational and exploratory aid, not a diagnosis."
 
@@ -108,7 +109,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from twitchbn.inference import Model
     from twitchbn.knowledge import load_knowledge
 
-    kb = load_knowledge(args.path)
+    try:
+        kb = load_knowledge(args.path)
+    except KnowledgeBaseError as exc:  # every fault, one per line (other commands show the first)
+        for fault in exc.faults:
+            print(f"twitchbn: error: {fault}", file=sys.stderr)
+        return 2
     Model(kb).network  # noqa: B018 - building it runs pgmpy's check_model as a second line
     links = sum(len(f.links) for f in kb.findings) + sum(len(c.risk_factors) for c in kb.conditions)
     print(f"{kb.path}: valid — {len(kb.conditions)} conditions, {len(kb.exposures)} exposures, "
@@ -251,7 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_evidence_options(q)
     q.set_defaults(func=cmd_query)
 
-    v = sub.add_parser("validate", help="check a knowledge-base directory")
+    v = sub.add_parser("validate", help="check a knowledge-base directory, listing every fault")
     v.add_argument("path", nargs="?", default=None, metavar="DIR")
     v.set_defaults(func=cmd_validate)
 

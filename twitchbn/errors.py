@@ -39,14 +39,14 @@ class EvidenceTooComplexError(TwitchbnError):
 class KnowledgeBaseError(TwitchbnError):
     """The knowledge base on disk is malformed or inconsistent.
 
-    ``faults`` holds every fault found (validation collects them all in one pass); the message
-    shows the first and counts the rest.
+    ``faults`` holds every fault found, one line each (validation collects them all in one pass);
+    the message shows the first, counts the rest and names the command that lists them all.
     """
 
     def __init__(self, faults: list[str], *, path: str | None = None):
         self.faults = list(faults)
         self.path = path
-        more = f" (and {len(faults) - 1} more fault(s))" if len(faults) > 1 else ""
+        more = f" (and {len(faults) - 1} more fault(s); 'twitchbn validate {path or 'DIR'}' lists them all)" if len(faults) > 1 else ""
         super().__init__(f"{faults[0]}{more}" if faults else "broken knowledge base")
 
 

@@ -16,8 +16,10 @@ layering is what keeps exact inference fast:
 * **triage** (``triage.yaml``): red-flag floors and the probability rules of the advice.
 
 Every number carries ``why`` (a one-line rationale) and ``source`` (a seed file name with a short
-paraphrase, or ``clinical convention``). Validation collects every fault in one pass and names
-file, entry and fault.
+paraphrase, or ``clinical convention``). Validation has two layers: the schema
+(``twitchbn.schema``: keys, types, categories, ranges) and then the cross-references here (ids
+in the vocabulary, valid states, distributions summing to 1, every finding exactly once). Both
+collect every fault in one pass and name file, entry and key.
 """
 
 from __future__ import annotations
@@ -26,18 +28,21 @@ import hashlib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
+from pydantic import BaseModel
 
-from twitchbn.errors import KnowledgeBaseError
-from twitchbn.numbers import CONVENTION, TOLERANCE, Faults, Number, is_prob, read_number
+from twitchbn import schema
+from twitchbn.errors import KnowledgeBaseError, closest, shorten
+from twitchbn.numbers import TOLERANCE, Faults, Number, over_states, point
+from twitchbn.schema import CONDITION_STATES, LEVELS, DontMissRule, FloorRule
 
 FILES = ("vocabulary.yaml", "exposures.yaml", "conditions.yaml", "findings.yaml", "triage.yaml")
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader when libyaml is present
-LEVELS = ("self_care", "see_doctor", "urgent")
-CONDITION_STATES = ("absent", "present")
-DRIVERS = ("causing", "present")
+M = TypeVar("M", bound=BaseModel)
+__all__ = ["CONDITION_STATES", "LEVELS", "Condition", "Exposure", "Finding", "Knowledge", "Link", "RiskFactor", "Triage",
+           "default_path", "knowledge_sha256", "load_knowledge"]
 
 
 @dataclass(frozen=True)
@@ -95,22 +100,16 @@ class Finding:
 
 
 @dataclass(frozen=True)
-class FloorRule:
-    finding: str
-    state: str
-    level: str
-    reason: str
-    source: str
-
-
-@dataclass(frozen=True)
 class Triage:
+    """The rules of ``triage.yaml``; ``likely``, ``unexplained`` and ``persistent`` are empty when absent."""
+
     floors: tuple[FloorRule, ...]
     likely: dict[str, Any]
     unexplained: dict[str, Any]
     persistent: dict[str, Any]
     everyday_categories: tuple[str, ...] = ()
     everyday_conditions: tuple[str, ...] = ()
+    dont_miss: DontMissRule | None = None
 
 
 @dataclass(frozen=True)
@@ -161,236 +160,183 @@ def knowledge_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _read_yaml(path: Path, faults: Faults) -> Any:
+def _read(root: Path, name: str, model: type[M], faults: Faults) -> M | None:
+    """One file parsed as YAML and validated against its schema (None after a fault)."""
+    path = root / name
     if not path.is_file():
-        faults.add(path.name, "file is missing")
+        faults.add(name, "file is missing")
         return None
     try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or "not valid YAML"
-        faults.add(f"{path.name}{line}", f"must be valid YAML; {problem}")
+        faults.add(f"{name}{line}", f"must be valid YAML; {problem}")
         return None
     except (OSError, UnicodeDecodeError) as exc:
-        faults.add(path.name, f"cannot be read ({exc.__class__.__name__})")
+        faults.add(name, f"cannot be read ({exc.__class__.__name__})")
         return None
-
-
-def _vocabulary(raw: Any, faults: Faults) -> tuple[dict, dict, tuple[str, ...]]:
-    conditions: dict[str, dict] = {}
-    findings: dict[str, dict] = {}
-    if not isinstance(raw, dict):
-        faults.add("vocabulary.yaml", "must be a mapping with conditions and findings")
-        return conditions, findings, ()
-    for c in raw.get("conditions") or []:
-        conditions[str(c["id"])] = c
-    for f in raw.get("findings") or []:
-        findings[str(f["id"])] = {**f, "states": tuple(str(s) for s in f["states"])}
-    if tuple(raw.get("condition_states", ())) != CONDITION_STATES:
-        faults.add("vocabulary.yaml", f"condition_states must be {list(CONDITION_STATES)}")
-    return conditions, findings, tuple(raw.get("triage_levels", LEVELS))
-
-
-def _entries(raw: Any, file: str, key: str, faults: Faults) -> list[dict]:
-    if not isinstance(raw, dict) or not isinstance(raw.get(key), list):
-        faults.add(file, f"must hold a list under '{key}'")
-        return []
-    out = []
-    for i, entry in enumerate(raw[key]):
-        if not isinstance(entry, dict) or "id" not in entry:
-            faults.add(f"{file} {key}[{i}]", "must be a mapping with an 'id'")
-            continue
-        out.append(entry)
-    return out
-
-
-def _check_ids(file: str, kind: str, got: list[str], expected: set[str], faults: Faults) -> None:
-    seen: set[str] = set()
-    for gid in got:
-        if gid in seen:
-            faults.add(f"{file} {gid}", f"{kind} is defined twice")
-        seen.add(gid)
-        if gid not in expected:
-            faults.add(f"{file} {gid}", f"unknown {kind} id; valid ids are in vocabulary.yaml")
-    for missing in sorted(expected - seen):
-        faults.add(file, f"vocabulary {kind} '{missing}' is missing")
+    except ValueError as exc:  # a value YAML cannot convert: an integer of thousands of digits, a 13th month
+        faults.add(name, f"must be valid YAML; {shorten(str(exc).split(':')[0], 80)}")
+        return None
+    parsed, found = schema.parse(model, raw, name)
+    faults.items.extend(found)
+    return parsed
 
 
 def load_knowledge(path: str | Path | None = None) -> Knowledge:
     """Load ``path`` (a directory laid out like ``data/``), validate it, and return it.
 
-    Raises ``KnowledgeBaseError`` listing every fault (file, entry and fault) when anything is
-    wrong: unknown ids, invalid states, probabilities outside [0, 1], distributions not summing
-    to 1, missing rationale or source, or a vocabulary entry left out.
+    Raises ``KnowledgeBaseError`` whose ``faults`` list every fault (file, entry and key) when
+    anything is wrong: an unknown or missing key, a value of the wrong type or outside its range,
+    unknown ids, invalid states, distributions not summing to 1, missing rationale or source, or a
+    vocabulary entry left out. Cross-references are checked against the files that pass the schema.
     """
     root = Path(path) if path is not None else default_path()
     if not root.is_dir():
         message = f"{root}: knowledge base must be a directory laid out like data/ ({', '.join(FILES)})"
         raise KnowledgeBaseError([message], path=str(root))
     faults = Faults()
-    raw = {name: _read_yaml(root / name, faults) for name in FILES}
-    if faults.items:
+    vocab = _read(root, "vocabulary.yaml", schema.VocabularyFile, faults)
+    exposures_file = _read(root, "exposures.yaml", schema.ExposuresFile, faults)
+    conditions_file = _read(root, "conditions.yaml", schema.ConditionsFile, faults)
+    findings_file = _read(root, "findings.yaml", schema.FindingsFile, faults)
+    triage_file = _read(root, "triage.yaml", schema.TriageFile, faults)
+    if vocab is None or exposures_file is None:  # every cross-reference needs the vocabulary and the exposures
         raise KnowledgeBaseError(faults.items, path=str(root))
-    vocab_conditions, vocab_findings, _levels = _vocabulary(raw["vocabulary.yaml"], faults)
-
-    exposures = _load_exposures(raw["exposures.yaml"], vocab_findings, faults)
-    exposure_states = {e.id: e.states for e in exposures}
-    conditions = _load_conditions(raw["conditions.yaml"], vocab_conditions, exposure_states, faults)
-    findings = _load_findings(raw["findings.yaml"], vocab_findings, set(exposure_states), {c.id for c in conditions}, faults)
-    finding_ids = [e.id for e in exposures] + [f.id for f in findings]
-    _check_ids("exposures.yaml + findings.yaml", "finding", finding_ids, set(vocab_findings), faults)
-    all_states = {**exposure_states, **{f.id: f.states for f in findings}, **{c.id: CONDITION_STATES for c in conditions}}
-    triage = _load_triage(raw["triage.yaml"], all_states, faults)
-    if faults.items:
+    states = {f.id: f.states for f in vocab.findings}
+    condition_ids = {c.id for c in vocab.conditions}  # one missing from conditions.yaml is a fault of its own
+    exposure_states = {e.id: states[e.id] for e in exposures_file.exposures if e.id in states}
+    exposures = _load_exposures(exposures_file, vocab, faults)
+    conditions = _load_conditions(conditions_file, vocab, exposure_states, faults) if conditions_file is not None else None
+    findings = _load_findings(findings_file, vocab, exposure_states, condition_ids, faults) if findings_file is not None else None
+    variables = states | dict.fromkeys(condition_ids, CONDITION_STATES)
+    triage = _load_triage(triage_file, variables, condition_ids, faults) if triage_file is not None else None
+    if faults.items or conditions is None or findings is None or triage is None:
         raise KnowledgeBaseError(faults.items, path=str(root))
     return Knowledge(root, tuple(exposures), tuple(conditions), tuple(findings), triage, knowledge_sha256(root))
 
 
-def _vocab_states(fid: str, vocab: dict, file: str, raw_states: Any, faults: Faults) -> tuple[str, ...] | None:
-    states = vocab.get(fid, {}).get("states")
-    if raw_states is not None and tuple(map(str, raw_states)) != states:
-        faults.add(f"{file} {fid}", f"states must be {list(states or ())} as in vocabulary.yaml; got {raw_states!r}")
-    return states
+def _not_one_of(key: str, expected: str, got: str, valid: Any) -> str:
+    return f"{key} must be {expected}; got '{shorten(got)}' (closest: {', '.join(closest(got, sorted(valid)))})"
 
 
-def _load_exposures(raw: Any, vocab: dict, faults: Faults) -> list[Exposure]:
+def _bad_state(key: str, variable: str, state: str, states: tuple[str, ...]) -> str:
+    return f"{key} must be a state of {variable} ({', '.join(states)}); got '{shorten(state)}'"
+
+
+def _check_coverage(file: str, kind: str, got: list[str], expected: set[str], faults: Faults) -> None:
+    """Each vocabulary id of ``kind`` appears in ``file`` exactly once."""
+    seen: set[str] = set()
+    for gid in got:
+        if gid in seen:
+            faults.add(f"{file}: {kind} '{gid}'", "is defined twice; each id appears once")
+        seen.add(gid)
+    for missing in sorted(expected - seen):
+        faults.add(file, f"{kind} '{missing}' of vocabulary.yaml is missing")
+
+
+def _load_exposures(raw: schema.ExposuresFile, vocab: schema.VocabularyFile, faults: Faults) -> list[Exposure]:
+    findings = {f.id: f for f in vocab.findings}
     out = []
-    for entry in _entries(raw, "exposures.yaml", "exposures", faults):
-        eid = str(entry["id"])
-        if eid not in vocab:
-            faults.add(f"exposures.yaml {eid}", "unknown finding id; valid ids are in vocabulary.yaml")
+    for entry in raw.exposures:
+        at = f"exposures.yaml: exposure '{entry.id}'"
+        if entry.id not in findings:
+            faults.add(at, _not_one_of("id", "a finding of vocabulary.yaml", entry.id, findings))
             continue
-        states = vocab[eid]["states"]
-        prior = entry.get("prior")
-        if not isinstance(prior, dict) or set(map(str, prior)) != set(states):
-            got = sorted(map(str, prior)) if isinstance(prior, dict) else prior
-            faults.add(f"exposures.yaml {eid}", f"prior must give one entry per state {list(states)}; got {got!r}")
+        states = findings[entry.id].states
+        if set(entry.prior) != set(states):
+            faults.add(at, f"prior must give exactly the states {', '.join(states)}; got {', '.join(entry.prior) or 'none'}")
             continue
-        numbers = tuple(read_number(prior[s], f"exposures.yaml {eid} prior[{s}]", faults) for s in states)
-        if any(n is None for n in numbers):
-            continue
-        total = sum(float(n.value) for n in numbers)  # type: ignore[union-attr]
+        prior = tuple(point(entry.prior[s], f"exposures.yaml {entry.id} prior[{s}]") for s in states)
+        total = sum(float(n.value) for n in prior)  # type: ignore[arg-type]
         if abs(total - 1.0) > TOLERANCE:
-            faults.add(f"exposures.yaml {eid}", f"prior must sum to 1; got {total!r}")
+            faults.add(at, f"prior must sum to 1; got {total!r}")
             continue
-        out.append(Exposure(eid, str(vocab[eid]["label"]), str(entry.get("group", "exposures")), states, numbers))  # type: ignore[arg-type]
+        out.append(Exposure(entry.id, findings[entry.id].label, entry.group, states, prior))
     return out
 
 
-def _load_conditions(raw: Any, vocab: dict, exposure_states: dict, faults: Faults) -> list[Condition]:
-    entries = _entries(raw, "conditions.yaml", "conditions", faults)
-    _check_ids("conditions.yaml", "condition", [str(e["id"]) for e in entries], set(vocab), faults)
+def _load_conditions(raw: schema.ConditionsFile, vocab: schema.VocabularyFile, exposure_states: dict[str, tuple[str, ...]],
+                     faults: Faults) -> list[Condition]:
+    known = {c.id: c for c in vocab.conditions}
     out = []
-    for entry in entries:
-        cid = str(entry["id"])
-        if cid not in vocab:
+    for entry in raw.conditions:
+        at, label = f"conditions.yaml: condition '{entry.id}'", f"conditions.yaml {entry.id}"
+        if entry.id not in known:
+            faults.add(at, _not_one_of("id", "a condition of vocabulary.yaml", entry.id, known))
             continue
-        where = f"conditions.yaml {cid}"
-        baseline = read_number(entry.get("baseline"), f"{where} baseline", faults)
-        causes = read_number(entry.get("causes_twitching"), f"{where} causes_twitching", faults)
-        rfs = []
-        seen: set[tuple[str, str]] = set()
-        for i, rf in enumerate(entry.get("risk_factors") or []):
-            rw = f"{where} risk_factors[{i}]"
-            if not isinstance(rf, dict):
-                faults.add(rw, "must be a mapping with exposure, state, p, why, source")
-                continue
-            ex, st = str(rf.get("exposure")), str(rf.get("state"))
-            if ex not in exposure_states:
-                faults.add(rw, f"exposure '{ex}' is not an exposure; valid: {', '.join(sorted(exposure_states))}")
-                continue
-            if st not in exposure_states[ex]:
-                faults.add(rw, f"state '{st}' of {ex} is not valid; valid: {', '.join(exposure_states[ex])}")
-                continue
-            if (ex, st) in seen:
-                faults.add(rw, f"{ex}={st} is given twice")
-                continue
-            seen.add((ex, st))
-            number = read_number(rf, rw, faults)
-            if number is not None:
-                rfs.append(RiskFactor(ex, st, number))
-        if len({rf.exposure for rf in rfs}) > 3:
-            faults.add(where, "at most 3 exposures may shape one condition (keeps its table small)")
-        if baseline is not None and causes is not None:
-            out.append(Condition(cid, str(vocab[cid]["label"]), str(vocab[cid]["category"]), baseline, tuple(rfs), causes))
+        rfs: list[RiskFactor] = []
+        for i, rf in enumerate(entry.risk_factors):
+            key = f"risk_factors[{i}]"
+            if rf.exposure not in exposure_states:
+                faults.add(at, _not_one_of(f"{key}.exposure", "an exposure of exposures.yaml", rf.exposure, exposure_states))
+            elif rf.state not in exposure_states[rf.exposure]:
+                faults.add(at, _bad_state(f"{key}.state", rf.exposure, rf.state, exposure_states[rf.exposure]))
+            elif any((r.exposure, r.state) == (rf.exposure, rf.state) for r in rfs):
+                faults.add(at, f"{key} must not repeat {rf.exposure}={rf.state}; it is given twice")
+            else:
+                rfs.append(RiskFactor(rf.exposure, rf.state, point(rf, f"{label} {key}")))
+        condition = Condition(entry.id, known[entry.id].label, known[entry.id].category, point(entry.baseline, f"{label} baseline"),
+                              tuple(rfs), point(entry.causes_twitching, f"{label} causes_twitching"))
+        if len(condition.parents) > 3:
+            faults.add(at, f"risk_factors must involve at most 3 exposures (keeps its table small); got {', '.join(condition.parents)}")
+        out.append(condition)
+    _check_coverage("conditions.yaml", "condition", [e.id for e in raw.conditions], set(known), faults)
     return out
 
 
-def _load_findings(raw: Any, vocab: dict, exposure_ids: set, condition_ids: set, faults: Faults) -> list[Finding]:
+def _load_findings(raw: schema.FindingsFile, vocab: schema.VocabularyFile, exposure_states: dict[str, tuple[str, ...]],
+                   condition_ids: set[str], faults: Faults) -> list[Finding]:
+    known = {f.id: f for f in vocab.findings}
     out = []
-    for entry in _entries(raw, "findings.yaml", "findings", faults):
-        fid = str(entry["id"])
-        where = f"findings.yaml {fid}"
-        if fid not in vocab:
-            faults.add(where, "unknown finding id; valid ids are in vocabulary.yaml")
+    for entry in raw.findings:
+        at, label = f"findings.yaml: finding '{entry.id}'", f"findings.yaml {entry.id}"
+        if entry.id not in known:
+            faults.add(at, _not_one_of("id", "a finding of vocabulary.yaml", entry.id, known))
             continue
-        if fid in exposure_ids:
-            faults.add(where, "is already an exposure in exposures.yaml")
+        if entry.id in exposure_states:
+            faults.add(at, "is already an exposure in exposures.yaml; a finding appears in one file only")
             continue
-        states = _vocab_states(fid, vocab, "findings.yaml", entry.get("states"), faults)
-        driven = entry.get("driven_by")
-        if driven not in DRIVERS:
-            faults.add(where, f"driven_by must be one of {list(DRIVERS)}; got {driven!r}")
-            continue
-        leak = read_number(entry.get("leak"), f"{where} leak", faults, states)
-        links = []
-        seen: set[str] = set()
-        for i, link in enumerate(entry.get("links") or []):
-            lw = f"{where} links[{i}]"
-            cid = str(link.get("condition")) if isinstance(link, dict) else None
+        states = known[entry.id].states
+        if entry.states is not None and entry.states != states:
+            faults.add(at, f"states must be {', '.join(states)} as in vocabulary.yaml; got {', '.join(entry.states)}")
+        leak = over_states(entry.leak, f"{label} leak", states, faults, at, "leak")
+        links: list[Link] = []
+        for i, link in enumerate(entry.links):
+            key = f"links[{i}]"
+            if link.condition not in condition_ids:
+                faults.add(at, _not_one_of(f"{key}.condition", "a condition of the knowledge base", link.condition, condition_ids))
+            elif any(x.condition == link.condition for x in links):
+                faults.add(at, f"{key} must not repeat condition '{link.condition}'; it is linked twice")
+            elif (number := over_states(link, f"{label} link from {link.condition}", states, faults, at, key)) is not None:
+                links.append(Link(link.condition, number))
+        if leak is not None:
+            out.append(Finding(entry.id, known[entry.id].label, entry.group, states, entry.driven_by, leak, tuple(links)))
+    ids = [*exposure_states, *(f.id for f in raw.findings if f.id in known and f.id not in exposure_states)]
+    _check_coverage("exposures.yaml + findings.yaml", "finding", ids, set(known), faults)
+    return out
+
+
+def _load_triage(raw: schema.TriageFile, variables: dict[str, tuple[str, ...]], condition_ids: set[str], faults: Faults) -> Triage:
+    states_of = [(f"triage.yaml: floors[{i}]", "", rule) for i, rule in enumerate(raw.floors)]
+    states_of += [("triage.yaml", "persistent.", raw.persistent)] if raw.persistent else []
+    for at, key, rule in states_of:
+        if rule.finding not in variables:
+            faults.add(at, _not_one_of(f"{key}finding", "a variable of the knowledge base", rule.finding, variables))
+        elif rule.state not in variables[rule.finding]:
+            faults.add(at, _bad_state(f"{key}state", rule.finding, rule.state, variables[rule.finding]))
+    for name, listing in (("likely", raw.likely), ("everyday_causes", raw.everyday_causes), ("dont_miss", raw.dont_miss)):
+        for i, cid in enumerate(listing.conditions if listing else ()):
             if cid not in condition_ids:
-                faults.add(lw, f"condition '{cid}' is not a condition of conditions.yaml")
-                continue
-            if cid in seen:
-                faults.add(lw, f"condition '{cid}' is linked twice")
-                continue
-            seen.add(cid)
-            number = read_number(link, f"{where} link from {cid}", faults, states)
-            if number is not None:
-                links.append(Link(cid, number))
-        if leak is not None and states is not None:
-            out.append(Finding(fid, str(vocab[fid]["label"]), str(entry.get("group", "")), states, str(driven), leak, tuple(links)))
-    return out
-
-
-def _load_triage(raw: Any, states: dict, faults: Faults) -> Triage:
-    if not isinstance(raw, dict):
-        faults.add("triage.yaml", "must be a mapping with floors, likely and unexplained")
-        return Triage((), {}, {}, {})
-    floors = []
-    for i, rule in enumerate(raw.get("floors") or []):
-        where = f"triage.yaml floors[{i}]"
-        var, st, level = str(rule.get("finding")), str(rule.get("state")), rule.get("level")
-        if var not in states:
-            faults.add(where, f"'{var}' is not a variable of the knowledge base")
-        elif st not in states[var]:
-            faults.add(where, f"state '{st}' of {var} is not valid; valid: {', '.join(states[var])}")
-        elif level not in LEVELS:
-            faults.add(where, f"level must be one of {list(LEVELS)}; got {level!r}")
-        elif not rule.get("reason"):
-            faults.add(where, "must give a reason")
-        else:
-            floors.append(FloorRule(var, st, str(level), str(rule["reason"]), str(rule.get("source", CONVENTION))))
-    blocks = {name: dict(raw.get(name) or {}) for name in ("likely", "unexplained", "persistent")}
-    for name, block in blocks.items():
-        if block and not is_prob(block.get("threshold")):
-            faults.add(f"triage.yaml {name}", f"threshold must be a probability in [0, 1]; got {block.get('threshold')!r}")
-        if block and block.get("level", "see_doctor") not in LEVELS:
-            faults.add(f"triage.yaml {name}", f"level must be one of {list(LEVELS)}; got {block.get('level')!r}")
-    persistent = blocks["persistent"]
-    if persistent and persistent.get("state") not in states.get(str(persistent.get("finding")), ()):
-        pair = f"{persistent.get('finding')}={persistent.get('state')}"
-        faults.add("triage.yaml persistent", f"finding/state '{pair}' is not a valid finding state")
-    everyday = raw.get("everyday_causes") or {}
-    categories = tuple(map(str, everyday.get("categories") or ()))
-    conditions = tuple(map(str, everyday.get("conditions") or ()))
-    for cid in conditions:
-        if cid not in states or states[cid] != CONDITION_STATES:
-            faults.add("triage.yaml everyday_causes", f"'{cid}' is not a condition of conditions.yaml")
-    for block_name, block in (("likely", blocks["likely"]),):
-        for cid in block.get("conditions") or ():
-            if cid not in states or states[cid] != CONDITION_STATES:
-                faults.add(f"triage.yaml {block_name}", f"'{cid}' is not a condition of conditions.yaml")
-    return Triage(tuple(floors), blocks["likely"], blocks["unexplained"], persistent, categories, conditions)
+                faults.add("triage.yaml", _not_one_of(f"{name}.conditions[{i}]", "a condition of the knowledge base", cid, condition_ids))
+    return Triage(
+        raw.floors,
+        raw.likely.model_dump() if raw.likely else {},
+        raw.unexplained.model_dump() if raw.unexplained else {},
+        raw.persistent.model_dump() if raw.persistent else {},
+        raw.everyday_causes.categories if raw.everyday_causes else (),
+        raw.everyday_causes.conditions if raw.everyday_causes else (),
+        raw.dont_miss,
+    )
