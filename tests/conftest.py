@@ -20,21 +20,6 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "twitchbn" / "data"
 TINY = REPO / "tests" / "fixtures" / "tiny"
 SHARED = REPO.parent / "shared"
-CASE_KEYS = {"id", "evidence", "target", "top1_any", "triage"}
-
-
-def load_cases(path: Path) -> list[dict[str, Any]]:
-    """Clinical cases from a YAML list; checks each has id, evidence, target, top1_any, triage."""
-    cases = yaml.safe_load(path.read_text(encoding="utf-8"))
-    if not isinstance(cases, list):
-        raise ValueError(f"{path}: cases must be a YAML list; got {type(cases).__name__}")
-    for case in cases:
-        missing = CASE_KEYS - set(case)
-        if missing:
-            raise ValueError(f"{path}: case {case.get('id')!r} lacks {sorted(missing)}")
-    return cases
-
-
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """Run ``twitchbn ARGS`` in a fresh interpreter (as a user would); capture text output."""
     return subprocess.run(

@@ -8,10 +8,11 @@ import io
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REPO, load_cases, run_cli
+from conftest import REPO, run_cli
 
 from twitchbn import TwitchbnError, batch
 from twitchbn.batch import read_cases, run_batch
+from twitchbn.evaluation import load_cases
 
 EXACT = 1e-12
 CASE_FILES = ("heldout.yaml", "vignettes.yaml", "own_cases.yaml")
@@ -32,7 +33,7 @@ def to_csv(rows: list[dict[str, str]], columns: list[str]) -> io.StringIO:
 
 def clinical_cases(model) -> tuple[list[dict[str, str]], list[str]]:
     cases = [case for name in CASE_FILES for case in load_cases(REPO / "tests" / "cases" / name)]
-    rows = [{"id": case["id"], **model.check_evidence(case["evidence"])} for case in cases]
+    rows = [{"id": case.id, **model.check_evidence(case.evidence)} for case in cases]
     return rows, ["id", *sorted({v for row in rows for v in row if v != "id"})]
 
 

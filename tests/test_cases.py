@@ -1,11 +1,13 @@
-"""Clinical regression cases: the shared worked examples, the vignettes, and our own edge cases.
+"""Clinical regression cases: the shared worked examples, textbook vignettes, edge cases and the
+blind sparse first-consultation library.
 
-Each case asserts the first-ranked condition (one of ``top1_any``), the intended cause within the
-top three, and the triage level. The cases are written from the seeds and clinical reasoning; they
-are never edited to fit the numbers in data/. Known misses are listed with their reason in
-``tests/cases/known_misses.yaml`` and expected to fail (strictly); every case, known misses
-included, must never be triaged below its expected level, and each file must keep its overall
-accuracy above the floors the project promises (first rank 80%, top three 90%, triage 90%).
+Every case is written from the seeds and clinical reasoning and never edited to fit the numbers
+in the knowledge base; the sparse library (``tests/cases/sparse/``) was written by a helper that
+never saw the knowledge base or the model. Per case we assert the first-ranked condition (one of
+``top1_any``), that every required condition is in the top three or on the can't-miss list, and
+the triage level. Known misses are listed with their reason in ``tests/cases/known_misses.yaml``
+and expected to fail (strictly). Whatever the misses, no case may ever be triaged below its
+expected level, and each file keeps the accuracy the project promises (``FLOORS``).
 """
 
 from __future__ import annotations
@@ -13,23 +15,30 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import DATA, REPO, SHARED, load_cases, read_yaml
+from conftest import DATA, REPO, SHARED, read_yaml
 
 from twitchbn import Model
+from twitchbn.evaluation import Case, grade, load_cases, score
 
 CONDITIONS = {c["id"] for c in read_yaml(DATA / "vocabulary.yaml")["conditions"]}
-LEVELS = ["self_care", "see_doctor", "urgent"]
+CASES = REPO / "tests" / "cases"
 FILES = {
     "examples": SHARED / "cases" / "examples.yaml",
-    "vignettes": REPO / "tests" / "cases" / "vignettes.yaml",
-    "heldout": REPO / "tests" / "cases" / "heldout.yaml",
-    "own": REPO / "tests" / "cases" / "own_cases.yaml",
+    "vignettes": CASES / "vignettes.yaml",
+    "heldout": CASES / "heldout.yaml",
+    "own": CASES / "own_cases.yaml",
+    "sparse": CASES / "sparse" / "dev.yaml",
+    "sparse-heldout": CASES / "sparse" / "heldout.yaml",
 }
-KNOWN_MISSES: dict[str, str] = read_yaml(REPO / "tests" / "cases" / "known_misses.yaml")
-FLOORS = {"top1": 0.80, "top3": 0.90, "triage": 0.90}
+SPARSE = {"sparse", "sparse-heldout"}
+KNOWN_MISSES: dict[str, str] = read_yaml(CASES / "known_misses.yaml")
+# What the project promises (issue: clinical validity on real first consultations).
+FLOORS = {"top1": 0.80, "required": 0.95, "triage": 0.90}
+SPARSE_FALSE_ALARMS = 0.10  # can't-miss list non-empty on at most this share of everyday presentations
+TEXTBOOK_TOP3 = 0.95  # textbook vignettes: the intended cause within the top three
 
 
-def cases_of(name: str) -> list[dict]:
+def cases_of(name: str) -> list[Case]:
     path = FILES[name]
     if not path.is_file():
         pytest.skip(f"{path} not found")
@@ -42,74 +51,57 @@ def params(name: str, path: Path) -> list:
         return [pytest.param(None, id=f"{name}-missing", marks=pytest.mark.skip(reason=f"{path} not found"))]
     out = []
     for case in load_cases(path):
-        marks = [pytest.mark.xfail(reason=KNOWN_MISSES[case["id"]], strict=True)] if case["id"] in KNOWN_MISSES else []
-        out.append(pytest.param(case, id=f"{name}-{case['id']}", marks=marks))
+        marks = [pytest.mark.xfail(reason=KNOWN_MISSES[case.id], strict=True)] if case.id in KNOWN_MISSES else []
+        out.append(pytest.param(case, id=f"{name}-{case.id}", marks=marks))
     return out
 
 
 ALL = [p for name, path in FILES.items() for p in params(name, path)]
 
 
-def describe(result, n: int = 5) -> str:
-    top = ", ".join(f"{cid} {row['explains']:.3f}" for cid, row in result.conditions.head(n).iterrows())
-    return f"top {n} by explains: {top}; triage {result.triage.level}"
-
-
-def grade(model: Model, case: dict) -> dict[str, bool]:
-    result = model.query(case["evidence"])
-    ranking = list(result.conditions.index)
-    return {
-        "top1": result.top in case["top1_any"],
-        "top3": case["target"] in ranking[:3],
-        "triage": result.triage.level == case["triage"],
-        "not_under": LEVELS.index(result.triage.level) >= LEVELS.index(case["triage"]),
-    }
-
-
 @pytest.mark.parametrize("case", ALL)
-def test_case_ranks_and_triages_as_a_clinician_expects(model: Model, case: dict):
-    result = model.query(case["evidence"])
-    ranking = list(result.conditions.index)
-    problems = []
-    if result.top not in case["top1_any"]:
-        problems.append(f"first is {result.top}, expected one of {case['top1_any']}")
-    if case["target"] not in ranking[:3]:
-        problems.append(f"target {case['target']} is rank {ranking.index(case['target']) + 1}, expected within top 3")
-    if result.triage.level != case["triage"]:
-        problems.append(f"triage is {result.triage.level}, expected {case['triage']}")
-    assert not problems, f"{case['id']}: {'; '.join(problems)} ({describe(result)})"
+def test_case_ranks_and_triages_as_a_clinician_expects(model: Model, case: Case):
+    result = grade(model, case)
+    assert not result.problems(), f"{case.id}: {'; '.join(result.problems())} (top 3: {', '.join(result.top[:3])})"
 
 
 @pytest.mark.parametrize("name", list(FILES))
 def test_no_case_is_triaged_below_its_level(model: Model, name: str):
-    under = [c["id"] for c in cases_of(name) if not grade(model, c)["not_under"]]
+    under = [c.id for c in cases_of(name) if grade(model, c).marks["under_call"]]
     assert under == []
 
 
 @pytest.mark.parametrize("name", list(FILES))
 def test_each_case_file_keeps_the_promised_accuracy(model: Model, name: str):
-    grades = [grade(model, c) for c in cases_of(name)]
-    rates = {key: sum(g[key] for g in grades) / len(grades) for key in FLOORS}
-    assert all(rates[key] >= floor for key, floor in FLOORS.items()), rates
+    figures = score([grade(model, c) for c in cases_of(name)])
+    assert all(figures[key] >= floor for key, floor in FLOORS.items()), figures
+    if name in SPARSE:
+        assert figures["false_alarm"] <= SPARSE_FALSE_ALARMS, figures
+    else:
+        assert figures["top3"] >= TEXTBOOK_TOP3, figures
 
 
 def test_known_misses_name_existing_cases():
-    ids = {c["id"] for name in FILES if FILES[name].is_file() for c in load_cases(FILES[name])}
+    ids = {c.id for name in FILES if FILES[name].is_file() for c in load_cases(FILES[name])}
     assert set(KNOWN_MISSES) <= ids
 
 
 @pytest.mark.parametrize("name", list(FILES))
-def test_case_files_are_well_formed(model: Model, name: str):
+def test_case_files_name_only_vocabulary_ids(model: Model, name: str):
+    for case in cases_of(name):
+        model.check_evidence(case.evidence)  # ids and states of the vocabulary
+        assert {*case.top1_any, *case.required} <= CONDITIONS, case.id
+
+
+@pytest.mark.parametrize("name", sorted(SPARSE))
+def test_sparse_cases_are_first_consultations(name: str):
+    """2-5 findings each, with everyday presentations among them (the false-alarm check needs them)."""
     cases = cases_of(name)
-    assert len({c["id"] for c in cases}) == len(cases)
-    for case in cases:
-        model.check_evidence(case["evidence"])  # ids and states of the vocabulary
-        assert case["target"] in CONDITIONS and set(case["top1_any"]) <= CONDITIONS, case["id"]
-        assert case["target"] in case["top1_any"] or name != "own", case["id"]
-        assert case["triage"] in set(LEVELS), case["id"]
+    assert all(2 <= len(c.evidence) <= 5 for c in cases)
+    assert sum(c.everyday for c in cases) >= len(cases) // 4
 
 
 def test_there_are_at_least_the_required_number_of_cases():
     counts = {name: len(load_cases(path)) for name, path in FILES.items() if path.is_file()}
-    assert counts.get("own", 0) >= 10
+    assert counts.get("sparse", 0) + counts.get("sparse-heldout", 0) >= 100
     assert counts.get("vignettes", 0) + counts.get("heldout", 0) + counts.get("own", 0) >= 30

@@ -14,6 +14,7 @@ from conftest import DATA, run_cli
 from twitchbn import Model
 from twitchbn.cli import DISCLAIMER
 from twitchbn.model import export_network
+from twitchbn.numbers import source_counts
 
 EYELID = ("-e", "twitch_eyelid=yes", "-e", "sleep_hours=under_7")
 
@@ -47,16 +48,17 @@ def eyelid_doc() -> dict:
     return json.loads(done.stdout)  # exactly one JSON document, nothing else
 
 
-def test_query_json_is_the_contract_document_with_all_29_conditions(eyelid_doc: dict):
-    assert set(eyelid_doc) == {"evidence", "conditions", "triage", "model"}
+def test_query_json_is_the_contract_document_with_every_condition(eyelid_doc: dict, model: Model):
+    assert set(eyelid_doc) == {"evidence", "conditions", "dont_miss", "also_present", "triage", "model"}
     assert eyelid_doc["evidence"] == {"twitch_eyelid": "yes", "sleep_hours": "under_7"}
     rows = eyelid_doc["conditions"]
-    assert len(rows) == 29 and len({r["id"] for r in rows}) == 29
+    assert {r["id"] for r in rows} == {c.id for c in model.kb.conditions} and len(rows) == len(model.kb.conditions)
     assert rows == sorted(rows, key=lambda r: (-r["explains"], r["id"]))
     for row in rows:
         assert set(row) == {"id", "label", "category", "prior", "probability", "explains"}
         assert 0.0 <= row["explains"] <= row["probability"] <= 1.0
     assert eyelid_doc["triage"]["level"] in {"self_care", "see_doctor", "urgent"} and eyelid_doc["triage"]["reasons"]
+    assert eyelid_doc["triage"]["decided"] is True and eyelid_doc["dont_miss"] == []
 
 
 def test_query_json_names_the_model_and_the_sha256_of_the_knowledge_base_files(eyelid_doc: dict):
@@ -78,13 +80,13 @@ def test_query_without_evidence_gives_the_priors(model: Model):
     assert all(row["probability"] == pytest.approx(row["prior"], abs=1e-12) for row in doc["conditions"])
 
 
-def test_query_table_shows_evidence_29_ranked_rows_triage_and_disclaimer(model: Model):
+def test_query_table_shows_evidence_every_ranked_row_triage_and_disclaimer(model: Model):
     done = run_cli("query", *EYELID)
     assert done.returncode == 0 and done.stderr == ""
     lines = done.stdout.splitlines()
     assert lines[0] == "Evidence: twitch_eyelid=yes, sleep_hours=under_7"
     ranked = [line for line in lines if re.match(r"^\s*\d+  ", line)]
-    assert [int(line.split()[0]) for line in ranked] == list(range(1, 30))
+    assert [int(line.split()[0]) for line in ranked] == list(range(1, len(model.kb.conditions) + 1))
     result = model.query({"twitch_eyelid": "yes", "sleep_hours": "under_7"})
     top = result.conditions.iloc[0]
     assert "(sleep_deprivation)" in ranked[0] and f"{top['explains']:.3f}" in ranked[0]
@@ -107,10 +109,15 @@ def test_a_saved_result_document_works_as_an_evidence_file(tmp_path: Path, eyeli
 
 
 # -- validate and export -----------------------------------------------------------------------------------
-def test_validate_accepts_the_shipped_knowledge_base():
+def test_validate_accepts_the_shipped_knowledge_base(model: Model):
     done = run_cli("validate")
     assert done.returncode == 0 and done.stderr == ""
-    assert re.fullmatch(r".+: valid — 29 conditions, 12 exposures, 37 findings, \d+ links; sha256 [0-9a-f]{12}\n", done.stdout)
+    kb = model.kb
+    counts = source_counts(kb.numbers())
+    assert re.fullmatch(
+        rf".+: valid — {len(kb.conditions)} conditions, {len(kb.exposures)} exposures, {len(kb.findings)} findings, \d+ links; "
+        rf"{counts['numbers']} numbers, {counts['cited']} citing a URL or DOI, {counts['convention']} clinical convention only; "
+        r"sha256 [0-9a-f]{12}\n", done.stdout)
     assert shipped_sha256().startswith(done.stdout.split()[-1])
 
 

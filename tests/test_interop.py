@@ -7,9 +7,10 @@ from pathlib import Path
 import numpy as np
 import pyagrum as gum
 import pytest
-from conftest import REPO, TINY, load_cases
+from conftest import REPO, TINY
 
 from twitchbn import Model, TwitchbnError
+from twitchbn.evaluation import load_cases
 from twitchbn.interop import read_network
 from twitchbn.model import export_network
 
@@ -17,7 +18,7 @@ EXACT = 1e-9
 SINGLE = 1e-6  # pyAgrum parses BIF numbers in single precision
 SMALL = [{}, {"twitch_eyelid": "yes", "sleep_hours": "under_7"}, {"twitch_calf": "yes", "muscle_weakness": "no", "age_group": "adult"}]
 EVIDENCE = [*SMALL,
-            *(case["evidence"] for case in load_cases(REPO / "tests" / "cases" / "heldout.yaml")[::4])]
+            *(case.evidence for case in load_cases(REPO / "tests" / "cases" / "heldout.yaml")[::4])]
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@ broken copies of it are refused with one message naming file, entry and fault.""
 
 from __future__ import annotations
 
-import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -14,9 +13,7 @@ from conftest import DATA, read_yaml, run_cli
 
 from twitchbn import Knowledge, KnowledgeBaseError, load_knowledge
 from twitchbn.errors import closest
-from twitchbn.numbers import CONVENTION, SEED_FILES, Number
-
-SOURCE = re.compile(rf"^(?:{'|'.join(re.escape(s) for s in SEED_FILES)}): \S.*$")
+from twitchbn.numbers import CONVENTION, SEED_FILES, is_cited, is_seeded, is_valid_source, source_counts
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +27,11 @@ def vocabulary() -> dict:
 
 
 # -- the shipped knowledge base -------------------------------------------------------------------
-def test_shipped_knowledge_base_validates(kb: Knowledge):
-    assert len(kb.conditions) == 29 and len(kb.exposures) == 12
+def test_shipped_knowledge_base_validates_and_covers_its_vocabulary(kb: Knowledge, vocabulary: dict):
+    exposures = {x.id for x in kb.exposures}
+    assert len(kb.conditions) == len(vocabulary["conditions"])
+    assert len(kb.exposures) + len(kb.findings) == len(vocabulary["findings"])
+    assert exposures and exposures < {f["id"] for f in vocabulary["findings"]}
     assert kb.sha256 == load_knowledge(DATA).sha256  # the package ships the repository's data/
 
 
@@ -47,34 +47,40 @@ def test_every_vocabulary_finding_is_present_with_exactly_its_states(kb: Knowled
     assert set(kb.variables) == set(expected) | {c["id"] for c in vocabulary["conditions"]}
 
 
-def test_the_twelve_exposures_are_the_documented_ones(kb: Knowledge):
-    assert {x.id for x in kb.exposures} == {
-        "caffeine_intake", "sleep_hours", "tobacco_use", "stress_level", "recent_strenuous_exercise", "medication",
-        "diet_quality", "sun_exposure", "fluid_intake", "back_injury", "head_face_injury", "age_group",
-    }
-
-
-def numbers(kb: Knowledge) -> list[Number]:
-    """Every hand-set number of the knowledge base."""
-    out = [n for x in kb.exposures for n in x.prior]
-    for c in kb.conditions:
-        out += [c.baseline, c.causes_twitching, *(rf.number for rf in c.risk_factors)]
-    for f in kb.findings:
-        out += [f.leak, *(link.number for link in f.links)]
-    return out
-
-
-def test_every_number_has_a_one_line_why_and_a_seed_or_convention_source(kb: Knowledge):
-    bad = [
-        n.where for n in numbers(kb)
-        if not n.why.strip() or "\n" in n.why or not (n.source == CONVENTION or SOURCE.match(n.source))
-    ]
+def test_every_number_has_a_one_line_why_and_a_valid_source(kb: Knowledge):
+    bad = [n.where for n in kb.numbers() if not n.why.strip() or "\n" in n.why or not is_valid_source(n.source)]
     assert bad == []
-    assert len(numbers(kb)) > 100
+    assert len(kb.numbers()) > 100
+
+
+def test_at_most_a_quarter_of_the_numbers_rest_on_clinical_convention_alone(kb: Knowledge):
+    counts = source_counts(kb.numbers())
+    assert counts["convention"] <= 0.25 * counts["numbers"], counts
+
+
+def test_at_least_a_hundred_numbers_cite_a_url_or_doi(kb: Knowledge):
+    assert source_counts(kb.numbers())["cited"] >= 100
+
+
+def test_every_disease_and_deficiency_prior_cites_an_epidemiological_source(kb: Knowledge):
+    """Baselines and age-group risk factors of serious conditions carry a URL or DOI."""
+    uncited = [
+        n.where for c in kb.conditions if c.category in ("disease", "deficiency")
+        for n in (c.baseline, *(rf.number for rf in c.risk_factors if rf.exposure == "age_group"))
+        if not is_cited(n.source)
+    ]
+    assert uncited == []
+
+
+def test_source_kinds_are_recognised():
+    assert is_cited("Amyotrophic lateral sclerosis (Lancet 2017) https://doi.org/10.1016/S0140-6736(16)31946-X")
+    assert is_cited("a review, doi: 10.1001/jama.2016.0001") and not is_cited("clinical convention")
+    assert is_seeded(f"{SEED_FILES[0]}: a paraphrase") and not is_seeded(f"see {SEED_FILES[0]}")
+    assert not is_valid_source("my guess") and is_valid_source(CONVENTION)
 
 
 def test_every_range_contains_its_point(kb: Knowledge):
-    for n in numbers(kb):
+    for n in kb.numbers():
         if n.range is not None:
             point = n.value[-1] if isinstance(n.value, tuple) else n.value  # a binary link stores (1 - p, p)
             assert n.range[0] <= point <= n.range[1], n.where
@@ -83,11 +89,17 @@ def test_every_range_contains_its_point(kb: Knowledge):
 def test_every_triage_floor_has_a_reason_and_a_source(kb: Knowledge):
     assert kb.triage.floors
     for floor in kb.triage.floors:
-        assert floor.reason.strip() and (floor.source == CONVENTION or SOURCE.match(floor.source)), floor
+        assert floor.reason.strip() and is_valid_source(floor.source), floor
 
 
-def test_data_vocabulary_is_identical_to_the_shared_spec(shared_dir: Path):
-    assert (DATA / "vocabulary.yaml").read_bytes() == (shared_dir / "spec" / "vocabulary.yaml").read_bytes()
+def test_data_vocabulary_extends_the_shared_spec_and_never_drops_an_id_or_state(shared_dir: Path, vocabulary: dict):
+    spec = read_yaml(shared_dir / "spec" / "vocabulary.yaml")
+    ours = {c["id"]: c for c in vocabulary["conditions"]}
+    for c in spec["conditions"]:
+        assert (ours[c["id"]]["label"], ours[c["id"]]["category"]) == (c["label"], c["category"])
+    states = {f["id"]: f["states"] for f in vocabulary["findings"]}
+    assert all(states.get(f["id"]) == f["states"] for f in spec["findings"])
+    assert vocabulary["triage_levels"] == spec["triage_levels"]
 
 
 # -- broken copies ----------------------------------------------------------------------------------

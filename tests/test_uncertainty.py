@@ -8,18 +8,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import DATA, REPO, TINY, load_cases
+from conftest import DATA, REPO, TINY
 
 import twitchbn
 from twitchbn import uncertainty
 from twitchbn.errors import EvidenceError, ImpossibleEvidenceError, KnowledgeBaseError, TwitchbnError
+from twitchbn.evaluation import load_cases
 from twitchbn.knowledge import load_knowledge
 from twitchbn.numbers import Number
 from twitchbn.params import point_params
 from twitchbn.uncertainty import draw, plausible_range, posterior_intervals, sensitivity, slots
 
 SEEDED = "003_d14b87ccbcc0eca4.txt: a paraphrase"
-HELD_OUT = [case["evidence"] for case in load_cases(REPO / "tests" / "cases" / "heldout.yaml")[::6]]
+HELD_OUT = [case.evidence for case in load_cases(REPO / "tests" / "cases" / "heldout.yaml")[::6]]
 
 
 # -- plausible ranges ---------------------------------------------------------------------------

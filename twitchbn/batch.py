@@ -154,7 +154,7 @@ def run_batch(model: Any, cases: Cases, top: int = 3, on_error: str = "skip",
     if bad and on_error == "refuse":
         raise _refusal(cases, bad[0])
     columns = list(cases.columns) + [f"top{k}{suffix}" for k in range(1, top + 1) for suffix in ("", "_explains", "_probability")]
-    frame = pd.DataFrame([records[i] for i in sorted(records)], columns=[*columns, "triage", "triage_reasons"])
+    frame = pd.DataFrame([records[i] for i in sorted(records)], columns=[*columns, "dont_miss", "triage", "triage_reasons"])
     return BatchResult(frame, tuple(bad))
 
 
@@ -207,11 +207,12 @@ def _solve(model: Any, cases: list[_Case], top: int, records: dict, bad: list[Ba
             bad.append(BadRow(case.line, str(_impossible(model, case.evidence))))
             continue
         p_no_everyday = float(np.exp(min(0.0, log_no_everyday - log_z)))
-        probability, explains, order, triage = model.rank(case.evidence, 1.0 - status[:, 0], status[:, CAUSING], p_no_everyday)
+        ranking = model.rank(case.evidence, 1.0 - status[:, 0], status[:, CAUSING], p_no_everyday)
         record: list[Any] = list(case.fields)
-        for i in order[:top]:
-            record += [engine.condition_ids[i], float(explains[i]), float(probability[i])]
-        records[case.index] = [*record, triage.level, " | ".join(triage.reasons)]
+        for i in ranking.order[:top]:
+            record += [engine.condition_ids[i], float(ranking.explains[i]), float(ranking.probability[i])]
+        dont = " ".join(engine.condition_ids[i] for i in ranking.dont_miss)
+        records[case.index] = [*record, dont, ranking.triage.level, " | ".join(ranking.triage.reasons)]
 
 
 def _impossible(model: Any, evidence: Mapping[str, str]) -> ImpossibleEvidenceError:

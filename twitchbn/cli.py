@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from twitchbn.errors import EvidenceError, KnowledgeBaseError, TwitchbnError, shorten
+from twitchbn.wording import percent
 
 DISCLAIMER = "twitchbn is an educational and exploratory aid, not a diagnosis."
 
@@ -73,6 +74,12 @@ def _model(args: argparse.Namespace):
     return load_model(args.kb)
 
 
+def _named(result, ids: list[str]) -> str:
+    """Conditions by label with their probability of being present: ``Lupus (45%); ...``."""
+    frame = result.conditions
+    return "; ".join(f"{frame.at[cid, 'label']} ({percent(float(frame.at[cid, 'probability']))})" for cid in ids)
+
+
 def format_table(result) -> str:
     """The query result as a readable table (rounded for reading; --json is unrounded)."""
     lines = []
@@ -87,8 +94,13 @@ def format_table(result) -> str:
         if len(label) > 44:
             label = label[:43] + "…"
         lines.append(f"{rank:>4}  {label:<44} {row['explains']:>8.3f} {row['probability']:>7.3f} {row['prior']:>7.3f}")
+    if result.also_present:
+        lines.append("Probably present, though not the likely cause of this twitching: " + _named(result, result.also_present))
     lines.append("")
-    lines.append(f"Triage: {result.triage.level.replace('_', ' ').upper()}")
+    if result.dont_miss:
+        lines.extend(["Must not miss: " + _named(result, result.dont_miss), ""])
+    verdict = result.triage.level.replace("_", " ").upper() if result.triage.decided else "NO VERDICT YET"
+    lines.append(f"Triage: {verdict}")
     lines.extend(f"  - {reason}" for reason in result.triage.reasons)
     lines.append("")
     lines.append(DISCLAIMER)
@@ -108,6 +120,7 @@ def cmd_query(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     from twitchbn.inference import Model
     from twitchbn.knowledge import load_knowledge
+    from twitchbn.numbers import source_counts
 
     try:
         kb = load_knowledge(args.path)
@@ -117,8 +130,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
         return 2
     Model(kb).network  # noqa: B018 - building it runs pgmpy's check_model as a second line
     links = sum(len(f.links) for f in kb.findings) + sum(len(c.risk_factors) for c in kb.conditions)
+    counts = source_counts(kb.numbers())
     print(f"{kb.path}: valid — {len(kb.conditions)} conditions, {len(kb.exposures)} exposures, "
-          f"{len(kb.findings)} findings, {links} links; sha256 {kb.sha256[:12]}")
+          f"{len(kb.findings)} findings, {links} links; {counts['numbers']} numbers, {counts['cited']} citing a URL or DOI, "
+          f"{counts['convention']} clinical convention only; sha256 {kb.sha256[:12]}")
     return 0
 
 
@@ -129,6 +144,25 @@ def cmd_export(args: argparse.Namespace) -> int:
     text = export_network(model.network, args.format, args.output)
     if args.output is None:
         sys.stdout.write(text)
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from twitchbn.evaluation import grade, load_cases, report, score
+
+    model = _model(args)
+    documents = {}
+    for path in args.files:
+        grades = [grade(model, case) for case in load_cases(path)]
+        figures = score(grades)
+        documents[str(path)] = {"figures": figures, "misses": {g.case.id: g.problems() for g in grades if g.problems()}}
+        if not args.json:
+            print(report(Path(path).name, figures))
+            if args.misses:
+                for cid, problems in documents[str(path)]["misses"].items():
+                    print(f"  {cid}: {'; '.join(problems)}")
+    if args.json:
+        print(json.dumps(documents, indent=2))
     return 0
 
 
@@ -266,6 +300,13 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("-o", "--output", metavar="FILE", help="output file (default: stdout)")
     x.add_argument("--kb", metavar="DIR", help="knowledge base directory (default: the shipped twitchbn/data/)")
     x.set_defaults(func=cmd_export)
+
+    e = sub.add_parser("evaluate", help="grade the model on clinical case files (first rank, top 3, can't-miss, triage)")
+    e.add_argument("files", nargs="+", metavar="CASES.yaml")
+    e.add_argument("--misses", action="store_true", help="list each case the model gets wrong, and how")
+    e.add_argument("--json", action="store_true", help="figures and misses as one JSON document")
+    e.add_argument("--kb", metavar="DIR", help="knowledge base directory (default: the shipped twitchbn/data/)")
+    e.set_defaults(func=cmd_evaluate)
 
     _add_reasoning_commands(sub)
     _add_batch_command(sub)

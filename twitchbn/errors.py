@@ -36,6 +36,14 @@ class EvidenceTooComplexError(TwitchbnError):
     """Exact inference for this evidence would need more memory than twitchbn allows itself."""
 
 
+class CaseFileError(TwitchbnError):
+    """A clinical case file is malformed (names file, case and key)."""
+
+    def __init__(self, message: str, *, path: str | None = None):
+        super().__init__(message)
+        self.path = path
+
+
 class KnowledgeBaseError(TwitchbnError):
     """The knowledge base on disk is malformed or inconsistent.
 

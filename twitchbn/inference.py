@@ -17,18 +17,25 @@ import numpy as np
 import pandas as pd
 
 from twitchbn import __version__
+from twitchbn.dont_miss import dont_miss
 from twitchbn.engine import CAUSING, Engine, Sweep, Variant
 from twitchbn.errors import EvidenceError, ImpossibleEvidenceError, closest, shorten
 from twitchbn.knowledge import Knowledge, load_knowledge
 from twitchbn.params import Params
-from twitchbn.triage import TriageResult, assess, everyday_ids
+from twitchbn.triage import TriageResult, assess, everyday_ids, likely
 
 Evidence = Mapping[str, str]
+SHOWN_FIRST = 3  # the head of the differential; a likely condition ranked below it is named apart
 
 
 @dataclass(frozen=True)
 class QueryResult:
-    """The answer to one query: evidence, ranked conditions, triage, and the model's identity."""
+    """The answer to one query: evidence, ranked conditions, triage, and the model's identity.
+
+    ``dont_miss``: serious conditions the evidence keeps in play (at most 3, most probable first).
+    ``also_present``: conditions probably present (the triage ``likely`` rule) that rank below the
+    head of the differential because they explain little of the twitching.
+    """
 
     evidence: dict[str, str]
     conditions: pd.DataFrame
@@ -36,6 +43,8 @@ class QueryResult:
     model: dict[str, str]
     exposures: dict[str, dict[str, float]] = field(default_factory=dict)
     p_no_everyday_cause: float = 0.0
+    dont_miss: list[str] = field(default_factory=list)
+    also_present: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The contract's JSON document as plain Python (unrounded floats)."""
@@ -53,7 +62,9 @@ class QueryResult:
         return {
             "evidence": dict(self.evidence),
             "conditions": rows,
-            "triage": {"level": self.triage.level, "reasons": list(self.triage.reasons)},
+            "dont_miss": list(self.dont_miss),
+            "also_present": list(self.also_present),
+            "triage": {"level": self.triage.level, "reasons": list(self.triage.reasons), "decided": self.triage.decided},
             "model": dict(self.model),
         }
 
@@ -61,6 +72,18 @@ class QueryResult:
     def top(self) -> str:
         """Id of the first-ranked condition."""
         return str(self.conditions.index[0])
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """What a query reports beyond the raw posteriors: clipped posteriors (engine order), the
+    differential's order, the can't-miss list (engine indices) and the triage."""
+
+    probability: np.ndarray
+    explains: np.ndarray
+    order: np.ndarray
+    dont_miss: tuple[int, ...]
+    triage: TriageResult
 
 
 class Model:
@@ -198,7 +221,8 @@ class Model:
         exposures: dict[str, dict[str, float]] | None = None,
     ) -> QueryResult:
         """The ranked differential and triage from per-condition posteriors (engine order)."""
-        probability, explains, order, triage = self.rank(checked, probability, explains, p_no_everyday)
+        ranking = self.rank(checked, probability, explains, p_no_everyday)
+        probability, explains, order = ranking.probability, ranking.explains, ranking.order
         table = self._table
         frame = pd.DataFrame(
             {
@@ -211,16 +235,20 @@ class Model:
             },
             index=pd.Index(self._ids[order], name="id"),
         )
-        return QueryResult(checked, frame, triage, dict(self.info), exposures or {}, p_no_everyday)
+        below = set(order[SHOWN_FIRST:].tolist())
+        also = [str(self._ids[i]) for i in likely(self.kb, probability, order) if i in below]
+        return QueryResult(checked, frame, ranking.triage, dict(self.info), exposures or {}, p_no_everyday,
+                           [str(self._ids[i]) for i in ranking.dont_miss], also)
 
-    def rank(self, checked: Mapping[str, str], probability: np.ndarray, explains: np.ndarray,
-             p_no_everyday: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, TriageResult]:
+    def rank(self, checked: Mapping[str, str], probability: np.ndarray, explains: np.ndarray, p_no_everyday: float) -> Ranking:
         """Clipped posteriors (engine order), the differential's order (``explains`` descending,
-        ties by id) and the triage: what ``assemble`` and batch scoring both report."""
+        ties by id), the can't-miss list and the triage: what ``assemble`` and batch scoring both report."""
         probability = np.clip(probability, 0.0, 1.0)
         explains = np.clip(np.minimum(explains, probability), 0.0, None)
         order = np.lexsort((self._id_rank, -explains))
-        return probability, explains, order, assess(self.kb, checked, probability, explains, order, p_no_everyday)
+        keep = dont_miss(self.kb, probability, self._table["prior"])
+        triage = assess(self.kb, checked, probability, explains, order, p_no_everyday, keep)
+        return Ranking(probability, explains, order, keep, triage)
 
     @cached_property
     def _ids(self) -> np.ndarray:

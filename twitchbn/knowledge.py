@@ -140,6 +140,16 @@ class Knowledge:
     def exposure(self, eid: str) -> Exposure:
         return next(e for e in self.exposures if e.id == eid)
 
+    def numbers(self) -> list[Number]:
+        """Every hand-set number: exposure priors, condition baselines, risk factors and
+        causes_twitching, finding leaks and links."""
+        out = [n for x in self.exposures for n in x.prior]
+        for c in self.conditions:
+            out += [c.baseline, *(rf.number for rf in c.risk_factors), c.causes_twitching]
+        for f in self.findings:
+            out += [f.leak, *(link.number for link in f.links)]
+        return out
+
     def label(self, vid: str) -> str:
         for item in (*self.conditions, *self.exposures, *self.findings):
             if item.id == vid:

@@ -1,8 +1,9 @@
 """A hand-set number of the knowledge base, and how one becomes a value over a variable's states.
 
 Every probability in ``data/`` is a ``Number``: its value (a probability, or a distribution
-over a variable's states), a one-line rationale (``why``), its ``source`` (a seed file, or
-``clinical convention``) and optionally a plausible ``range``. The schema (``twitchbn.schema``)
+over a variable's states), a one-line rationale (``why``), its ``source`` (a seed file with a
+paraphrase, a published reference with its URL or DOI, both, or ``clinical convention``) and
+optionally a plausible ``range``. The schema (``twitchbn.schema``)
 has checked each number's shape; ``over_states`` checks the part that needs the vocabulary (a
 dist names exactly the finding's states and sums to 1) and reports to a ``Faults`` collector, so
 a load names every fault in one pass.
@@ -10,6 +11,7 @@ a load names every fault in one pass.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -19,6 +21,32 @@ if TYPE_CHECKING:
 SEED_FILES = ("000_0b4f9497a7fa5b7f.txt", "003_d14b87ccbcc0eca4.txt")
 CONVENTION = "clinical convention"
 TOLERANCE = 1e-9  # how far a distribution may sum from 1
+CITATION = re.compile(r"https?://\S+|\bdoi:\s*10\.\S+", re.IGNORECASE)
+
+
+def is_seeded(source: str) -> bool:
+    """The source starts from one of the two seed articles."""
+    return source.startswith(SEED_FILES)
+
+
+def is_cited(source: str) -> bool:
+    """The source names a published reference by URL or DOI."""
+    return CITATION.search(source) is not None
+
+
+def source_counts(numbers: list[Number]) -> dict[str, int]:
+    """How the numbers are sourced: all, with a URL or DOI, from a seed, only clinical convention."""
+    return {
+        "numbers": len(numbers),
+        "cited": sum(is_cited(n.source) for n in numbers),
+        "seeded": sum(is_seeded(n.source) for n in numbers),
+        "convention": sum(n.source == CONVENTION for n in numbers),
+    }
+
+
+def is_valid_source(source: str) -> bool:
+    """A seed paraphrase, a published reference, or exactly ``clinical convention``."""
+    return source == CONVENTION or is_seeded(source) or is_cited(source)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationErr
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 from twitchbn.errors import shorten
-from twitchbn.numbers import CONVENTION, SEED_FILES
+from twitchbn.numbers import CONVENTION, SEED_FILES, is_valid_source
 
 Category = Literal["lifestyle", "deficiency", "local", "disease"]
 Group = Literal["where", "how", "exposures", "with"]
@@ -66,9 +66,9 @@ def _name(value: Any) -> str:
 
 
 def _source(value: Any) -> str:
-    expected = f"a seed file name ({', '.join(SEED_FILES)}) with a paraphrase, or '{CONVENTION}'"
+    expected = f"a seed file name ({', '.join(SEED_FILES)}) with a paraphrase, a reference with its URL or DOI, or '{CONVENTION}'"
     text = _text(value, expected)
-    if text != CONVENTION and not text.startswith(SEED_FILES):
+    if not is_valid_source(text):
         raise _expected(expected)
     return text
 

@@ -1,10 +1,12 @@
-"""Triage: self_care / see_doctor / urgent, with the reasons that set the level.
+"""Triage: self_care / see_doctor / urgent, with the reasons that set the level, in plain words.
 
-Rules come from ``data/triage.yaml``:
+Rules come from ``triage.yaml``:
 
 * **floors**: a red-flag finding state sets a minimum level; nothing computed can lower it;
 * **likely**: a condition of the listed categories (or ids) with posterior probability at or
   above the threshold raises the level;
+* **dont_miss**: a serious condition on the can't-miss list (``twitchbn.dont_miss``) raises the
+  level, naming it;
 * **unexplained**: twitching is reported (a twitch location is "yes") and the network gives
   P(no everyday cause is causing it | evidence) at or above the threshold ("the common causes
   cannot easily explain it"); the everyday causes are listed in ``everyday_causes``;
@@ -12,7 +14,9 @@ Rules come from ``data/triage.yaml``:
   explains it with at least the threshold probability ("weeks without a convincing benign
   cause": an everyday cause is convincing when the evidence makes it, by itself, likely).
 
-The level is the highest any rule asks for, so adding a red flag never lowers it.
+The level is the highest any rule asks for, so adding a red flag never lowers it. Reasons use
+labels and percentages, never ids. With nothing the person notices entered, there is no verdict
+yet (``decided`` is False and the level stays at its lowest).
 """
 
 from __future__ import annotations
@@ -23,19 +27,26 @@ from dataclasses import dataclass
 import numpy as np
 
 from twitchbn.knowledge import LEVELS, Knowledge
+from twitchbn.wording import finding_text, percent
 
 SELF_CARE_REASON = (
     "No red flag and no likely serious cause: everyday measures (sleep, less caffeine, fluids, "
     "stress management) usually settle twitching; see a doctor if it persists or new symptoms appear."
 )
+UNDECIDED_REASON = "Nothing the person notices is entered yet: set where it twitches, how it behaves and what comes with it."
 
 
 @dataclass(frozen=True)
 class TriageResult:
-    """The advice: ``level`` in self_care / see_doctor / urgent, and why."""
+    """The advice: ``level`` in self_care / see_doctor / urgent, and why.
+
+    ``decided`` is False when no finding of the presentation was entered: the level is then not
+    advice, and views show "no verdict yet" instead.
+    """
 
     level: str
     reasons: tuple[str, ...]
+    decided: bool = True
 
     def __str__(self) -> str:
         return f"{self.level}: " + " ".join(self.reasons)
@@ -56,38 +67,50 @@ def twitching_reported(kb: Knowledge, evidence: Mapping[str, str]) -> bool:
     return any(f.group == "where" and evidence.get(f.id) == "yes" for f in kb.findings)
 
 
+def likely(kb: Knowledge, probability: np.ndarray, ranked: Sequence[int]) -> list[int]:
+    """Conditions the ``likely`` rule names (listed categories or ids, probability at or above its
+    threshold), in the order of ``ranked``."""
+    rule = kb.triage.likely
+    if not rule:
+        return []
+    categories, ids = set(rule.get("categories", ())), set(rule.get("conditions", ()))
+    return [i for i in ranked
+            if (kb.conditions[i].category in categories or kb.conditions[i].id in ids) and probability[i] >= rule["threshold"]]
+
+
+def presentation_entered(kb: Knowledge, evidence: Mapping[str, str]) -> bool:
+    """True when the evidence holds anything beyond habits and history (a finding or a condition)."""
+    exposures = {x.id for x in kb.exposures}
+    return any(variable not in exposures for variable in evidence)
+
+
 def assess(kb: Knowledge, evidence: Mapping[str, str], probability: np.ndarray, explains: np.ndarray,
-           ranked: Sequence[int], p_no_everyday: float) -> TriageResult:
+           ranked: Sequence[int], p_no_everyday: float, dont_miss: Sequence[int] = ()) -> TriageResult:
     """Triage for checked ``evidence``.
 
     ``probability`` and ``explains`` are the posteriors in knowledge-base order, ``ranked`` the
     differential's order (reasons about likely conditions follow it), ``p_no_everyday`` is
-    P(no everyday cause is causing | evidence).
+    P(no everyday cause is causing | evidence) and ``dont_miss`` the can't-miss list (indices).
     """
     rules = kb.triage
     found: list[tuple[str, str]] = []  # (level, reason)
     for floor in rules.floors:
         if evidence.get(floor.finding) == floor.state:
-            found.append((floor.level, f"{floor.reason} ({floor.finding}={floor.state})."))
+            found.append((floor.level, f"{floor.reason} ({finding_text(kb, floor.finding, floor.state)})."))
 
-    likely = rules.likely
-    if likely:
-        categories = set(likely.get("categories", ()))
-        ids = set(likely.get("conditions", ()))
-        for i in ranked:
-            condition = kb.conditions[i]
-            if (condition.category in categories or condition.id in ids) and probability[i] >= likely["threshold"]:
-                found.append(
-                    (likely.get("level", "see_doctor"),
-                     f"{condition.label} is likely (probability {probability[i]:.2f}): a doctor can confirm and treat it.")
-                )
+    for i in likely(kb, probability, ranked):
+        found.append((rules.likely.get("level", "see_doctor"),
+                      f"{kb.conditions[i].label} is likely ({percent(probability[i])}): a doctor can confirm and treat it."))
+    rule = rules.dont_miss
+    for i in dont_miss:
+        found.append((rule.level, f"{kb.conditions[i].label} ({percent(probability[i])}) {rule.reason}."))
 
     reported = twitching_reported(kb, evidence)
     unexplained = rules.unexplained
     if unexplained and reported and p_no_everyday >= unexplained["threshold"]:
         found.append(
             (unexplained.get("level", "see_doctor"),
-             f"The everyday causes cannot easily explain this twitching (probability {p_no_everyday:.2f} that none of them "
+             f"The everyday causes cannot easily explain this twitching ({percent(p_no_everyday)} likely that none of them "
              "is causing it): a doctor should look for an underlying condition.")
         )
     persistent = rules.persistent
@@ -96,9 +119,11 @@ def assess(kb: Knowledge, evidence: Mapping[str, str], probability: np.ndarray, 
         best = max((float(explains[i]) for i, c in enumerate(kb.conditions) if c.id in everyday), default=0.0)
         if best < persistent["threshold"]:
             found.append((persistent.get("level", "see_doctor"),
-                          f"{persistent['reason']} (the likeliest everyday cause explains it with probability {best:.2f})."))
+                          f"{persistent['reason']} (the likeliest everyday cause explains it at {percent(best)})."))
 
     if not found:
+        if not presentation_entered(kb, evidence):
+            return TriageResult(LEVELS[0], (UNDECIDED_REASON,), decided=False)
         return TriageResult("self_care", (SELF_CARE_REASON,))
     level = max((lvl for lvl, _ in found), key=_rank)
     ordered = sorted(found, key=lambda item: -_rank(item[0]))

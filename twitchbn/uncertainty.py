@@ -27,11 +27,11 @@ import pandas as pd
 from twitchbn.engine import CAUSING, Engine, Variant
 from twitchbn.errors import EvidenceError, TwitchbnError, closest, shorten
 from twitchbn.knowledge import Knowledge
-from twitchbn.numbers import CONVENTION, SEED_FILES, Number
+from twitchbn.numbers import Number, is_cited, is_seeded
 from twitchbn.params import Params
 
-SEED_ODDS_FACTOR = 2.0  # a seed-backed number is plausible within odds x/÷ 2 of its point
-CONVENTION_ODDS_FACTOR = 3.0  # clinical convention (or any other source): odds x/÷ 3
+SOURCED_ODDS_FACTOR = 2.0  # a number backed by a seed or a reference is plausible within odds x/÷ 2 of its point
+CONVENTION_ODDS_FACTOR = 3.0  # clinical convention: odds x/÷ 3
 COVERAGE = 0.9  # a default range is the central 90% of the draws' spread (sets Dirichlet concentration)
 
 Bounds = float | tuple[float, ...]
@@ -39,9 +39,8 @@ Bounds = float | tuple[float, ...]
 
 # -- plausible ranges ----------------------------------------------------------------------------
 def odds_factor(number: Number) -> float:
-    """Width of the default range in odds: narrower when a seed backs the number."""
-    seeded = number.source != CONVENTION and number.source.startswith(SEED_FILES)
-    return SEED_ODDS_FACTOR if seeded else CONVENTION_ODDS_FACTOR
+    """Width of the default range in odds: narrower when a seed or a reference backs the number."""
+    return SOURCED_ODDS_FACTOR if is_seeded(number.source) or is_cited(number.source) else CONVENTION_ODDS_FACTOR
 
 
 def _odds_interval(p: float, factor: float) -> tuple[float, float]:

@@ -94,6 +94,7 @@ class Explorer(widgets.VBox):
 
         self.summary = widgets.HTML()
         self.triage = widgets.HTML()
+        self.dont_miss = widgets.HTML()
         self.triage.add_class("triage")
         self.differential = widgets.HTML()
         self.show_all = widgets.Checkbox(False, description=f"Show all {len(model.kb.conditions)} conditions", indent=False,
@@ -115,10 +116,14 @@ class Explorer(widgets.VBox):
         results_box = widgets.VBox(
             [
                 self.summary, self.triage,
-                self._section("Ranked differential", [
-                    self.differential, widgets.HBox([self.show_all, self.show_intervals], layout=widgets.Layout(flex_flow="row wrap")),
-                    self.intervals_message, self.explanation,
-                ]),
+                widgets.HBox([
+                    self._section("Most likely: the ranked differential", [
+                        self.differential,
+                        widgets.HBox([self.show_all, self.show_intervals], layout=widgets.Layout(flex_flow="row wrap")),
+                        self.intervals_message, self.explanation,
+                    ], layout=widgets.Layout(flex="3 1 420px")),
+                    widgets.Box([self.dont_miss], layout=widgets.Layout(flex="1 1 200px")),
+                ], layout=widgets.Layout(flex_flow="row wrap", align_items="flex-start", grid_gap="8px")),
                 self.sensitivity,
                 self._section(WHAT_IF_TITLE, [self.what_if]),
                 self._section("Why this ranking", [self.why_choice, self.why]),
@@ -197,8 +202,8 @@ class Explorer(widgets.VBox):
         return dropdown
 
     @staticmethod
-    def _section(title: str, children: list[widgets.Widget]) -> widgets.VBox:
-        box = widgets.VBox([widgets.HTML(f'<div class="tb-heading">{render.esc(title)}</div>'), *children])
+    def _section(title: str, children: list[widgets.Widget], layout: widgets.Layout | None = None) -> widgets.VBox:
+        box = widgets.VBox([widgets.HTML(f'<div class="tb-heading">{render.esc(title)}</div>'), *children], layout=layout)
         box.add_class("tb-panel")
         return box
 
@@ -304,6 +309,7 @@ class Explorer(widgets.VBox):
         )
         self.summary.value = render.summary_html(result.conditions, result.evidence)
         self.triage.value = render.triage_html(result.triage)
+        self.dont_miss.value = render.dont_miss_html(result.conditions, result.dont_miss)
         self._update_intervals()
         self._render_panels()
 
@@ -329,7 +335,9 @@ class Explorer(widgets.VBox):
         if intervals is not None and intervals.attrs.get("evidence") != self.state.evidence:
             intervals = None  # computed for other findings: never show stale whiskers
         note = render_panels.intervals_note_html(intervals) if intervals is not None else ""
-        self.differential.value = render.differential_html(self.state.result.conditions, top=top, intervals=intervals) + note
+        result = self.state.result
+        self.differential.value = (render.differential_html(result.conditions, top=top, intervals=intervals)
+                                   + render.also_present_html(result.conditions, result.also_present) + note)
 
     def _render_why(self) -> None:
         self.why.value = render.why_html(self.state.why(condition=self.why_choice.value or None), self.model.kb)

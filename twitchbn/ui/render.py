@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from collections.abc import Iterable, Mapping
 from urllib.parse import urlencode
 
@@ -16,6 +17,7 @@ import pandas as pd
 
 from twitchbn.knowledge import Knowledge
 from twitchbn.triage import TriageResult
+from twitchbn.wording import percent, state_label
 
 DISCLAIMER = "twitchbn is an educational and exploratory aid, not a diagnosis. Anyone worried about twitching should see a doctor."
 LEVELS = {
@@ -67,6 +69,9 @@ STYLE = """<style>
 .twitchbn .triage-self_care { background: #ecfdf5; border-color: #059669; }
 .twitchbn .triage-see_doctor { background: #fffbeb; border-color: #d97706; }
 .twitchbn .triage-urgent { background: #fef2f2; border-color: #dc2626; }
+.twitchbn .triage-none { background: #f8fafc; border-color: #94a3b8; }
+.twitchbn .dont-miss { border: 1px solid #fecaca; background: #fff7f7; border-radius: 6px; padding: 4px 10px; margin: 4px 0; }
+.twitchbn ul.tb-list { margin: 2px 0; padding-left: 18px; }
 .twitchbn .triage-level { font-weight: 700; letter-spacing: 0.02em; }
 .twitchbn .tb-message { border-radius: 4px; padding: 5px 10px; margin: 3px 0; }
 .twitchbn .tb-message-error { background: #fef2f2; color: #991b1b; border: 1px solid #fecaca; }
@@ -83,26 +88,6 @@ def esc(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def state_label(state: str) -> str:
-    """A vocabulary state as shown to people: ``1_to_4_weeks`` -> ``1 to 4 weeks``."""
-    return str(state).replace("_", " ")
-
-
-def percent(p: float) -> str:
-    """A probability as a short percentage ('<1%' and '>99%' keep 0 and 1 for certainties)."""
-    if not math.isfinite(p):
-        return "–"
-    if p <= 0.0:
-        return "0%"
-    if p >= 1.0:
-        return "100%"
-    if p < 0.005:
-        return "<1%"
-    if p >= 0.995:
-        return ">99%"
-    return f"{100 * p:.0f}%"
-
-
 def fine_percent(p: float) -> str:
     """A probability as a percentage keeping two significant digits below 10%.
 
@@ -113,6 +98,29 @@ def fine_percent(p: float) -> str:
         return percent(p)
     value = 100 * p
     return f"{value:.0f}%" if value >= 10 else f"{value:.2g}%"
+
+
+URL = re.compile(r"https?://[^\s;,]+")
+SEEDS = {  # the two seed articles, named for people instead of by file hash
+    "000_0b4f9497a7fa5b7f.txt": "Seed article: muscle twitching, everyday causes and diseases",
+    "003_d14b87ccbcc0eca4.txt": "Seed article: why your muscles twitch (exercise, stress, caffeine, sleep, nutrients)",
+}
+
+
+def source_html(source: str) -> str:
+    """A number's source for reading: links for URLs and DOIs, seed file names as titles."""
+    text = esc(source)
+    for name, title in SEEDS.items():
+        text = text.replace(esc(name), f'<span title="{esc(name)}">{esc(title)}</span>')
+    return URL.sub(_link, text)
+
+
+def _link(match: re.Match) -> str:
+    """One URL as a link; a closing bracket or full stop that ends the sentence stays outside."""
+    url, tail = match.group(0), ""
+    while url[-1] in ".)]" and (url[-1] == "." or url.count(url[-1]) > url.count({")": "(", "]": "["}[url[-1]])):
+        url, tail = url[:-1], url[-1] + tail
+    return f'<a href="{url}" target="_blank" rel="noopener">{url}</a>{tail}'
 
 
 def message_html(text: str, kind: str = "error") -> str:
@@ -266,14 +274,55 @@ def summary_html(frame: pd.DataFrame, evidence: Mapping[str, str]) -> str:
 
 
 def triage_html(triage: TriageResult) -> str:
-    """The advice banner: level in the CLI's words, a plain-language hint, and every reason."""
-    title, hint = LEVELS.get(triage.level, (triage.level.upper(), ""))
+    """The advice banner: level in the CLI's words, a plain-language hint, and every reason
+    (a neutral "no verdict yet" while nothing the person notices is entered)."""
     reasons = "".join(f"<li>{esc(reason)}</li>" for reason in triage.reasons)
+    if not triage.decided:
+        return (
+            '<div class="triage-banner triage-none" data-level="none">'
+            f'Triage: <span class="triage-level">NO VERDICT YET</span><ul class="triage-reasons">{reasons}</ul></div>'
+        )
+    title, hint = LEVELS.get(triage.level, (triage.level.upper(), ""))
     return (
         f'<div class="triage-banner triage-{esc(triage.level)}" data-level="{esc(triage.level)}">'
         f'Triage: <span class="triage-level">{esc(title)}</span> <span class="tb-muted">— {esc(hint)}</span>'
         f'<ul class="triage-reasons">{reasons}</ul></div>'
     )
+
+
+def dont_miss_html(frame: pd.DataFrame, dont_miss: Iterable[str]) -> str:
+    """The can't-miss panel: serious conditions the evidence keeps in play, beside the ranking.
+
+    ``data-dont-miss`` lists their ids (space separated) for tests; empty on everyday presentations.
+    """
+    ids = list(dont_miss)
+    if not ids:
+        body = '<div class="tb-note">No serious condition is kept in play by these findings.</div>'
+    else:
+        items = "".join(
+            f'<li data-condition="{esc(cid)}"><b>{esc(frame.at[cid, "label"])}</b> '
+            f'<span class="tb-muted">present {percent(float(frame.at[cid, "probability"]))}, '
+            f'rank {list(frame.index).index(cid) + 1} by explains</span></li>'
+            for cid in ids
+        )
+        body = (f'<ul class="tb-list">{items}</ul><div class="tb-note">Serious conditions the findings keep in play even where '
+                "they do not lead the ranking: a doctor should rule them out.</div>")
+    return (f'<div class="dont-miss" data-dont-miss="{esc(" ".join(ids))}">'
+            f'<div class="tb-heading">Must not miss</div>{body}</div>')
+
+
+def also_present_html(frame: pd.DataFrame, ids: Iterable[str]) -> str:
+    """A note under the ranking naming conditions that are probably present but explain little of
+    the twitching (so they rank low by explains)."""
+    items = [
+        f'{esc(frame.at[cid, "label"])} (present {percent(float(frame.at[cid, "probability"]))}, '
+        f'explains {percent(float(frame.at[cid, "explains"]))})'
+        for cid in ids
+    ]
+    if not items:
+        return ""
+    return ('<div class="tb-note also-present">Probably present, though not the likely cause of this twitching: '
+            + "; ".join(items) + ".</div>")
 
 
 def _bits(weight: float) -> str:

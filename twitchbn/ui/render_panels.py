@@ -102,7 +102,7 @@ def tornado_html(frame: pd.DataFrame, kb: Knowledge) -> str:
             f'<td style="width:30%">{track}</td>'
             f'<td class="tb-num tornado-low">{percent(low)}</td><td class="tb-num tornado-high">{percent(high)}</td></tr>'
             f'<tr class="tornado-why"><td colspan="4" class="tb-note" style="padding-bottom:6px">{esc(r["why"])} '
-            f'— <i class="tornado-source">{esc(r["source"])}</i>{lead}</td></tr>'
+            f'— <i class="tornado-source">{render.source_html(r["source"])}</i>{lead}</td></tr>'
         )
     head = (f'<tr><th>Hand-set number (state): value, plausible range</th><th>Change of explains</th>'
             f'<th class="tb-num">{swatch.format(LOW_END_COLOUR)}at low end</th>'

@@ -1,0 +1,34 @@
+"""The can't-miss list: serious conditions the evidence keeps in play.
+
+Clinicians are taught to ask two questions of every presentation: what is most likely, and what
+serious disorder must not be missed (Murtagh's diagnostic strategy). The ranked differential
+answers the first; this module answers the second. A condition listed under ``dont_miss`` in
+``triage.yaml`` is kept in view when the evidence holds its posterior probability at or above
+``threshold`` *and* at least ``lift`` times its prior: the findings, not its base rate, put it
+there. At most ``max`` are listed, most probable first. An everyday presentation lifts no serious
+condition that far, so its list is empty.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from twitchbn.knowledge import Knowledge
+
+
+def dont_miss(kb: Knowledge, probability: np.ndarray, prior: np.ndarray) -> tuple[int, ...]:
+    """Indices (knowledge-base order) of the serious conditions to keep in view, most probable first.
+
+    ``probability`` and ``prior`` are the posterior and prior probability of each condition being
+    present; a condition given as evidence (probability exactly 1) is known, not a risk to rule out.
+    """
+    rule = kb.triage.dont_miss
+    if rule is None:
+        return ()
+    serious = set(rule.conditions)
+    kept = [
+        i for i, c in enumerate(kb.conditions)
+        if c.id in serious and rule.threshold <= probability[i] < 1.0 and probability[i] >= rule.lift * prior[i]
+    ]
+    kept.sort(key=lambda i: (-probability[i], kb.conditions[i].id))
+    return tuple(kept[: rule.max])
