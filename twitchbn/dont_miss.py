@@ -4,9 +4,11 @@ Clinicians are taught to ask two questions of every presentation: what is most l
 serious disorder must not be missed (Murtagh's diagnostic strategy). The ranked differential
 answers the first; this module answers the second. A condition listed under ``dont_miss`` in
 ``triage.yaml`` is kept in view when the evidence holds its posterior probability at or above
-``threshold`` *and* at least ``lift`` times its prior: the findings, not its base rate, put it
-there. At most ``max`` are listed, most probable first. An everyday presentation lifts no serious
-condition that far, so its list is empty.
+``threshold`` *and* at least ``lift`` times what the person's risk factors alone predict (the
+findings, not its base rate, put it there), or at ``probable`` or above whatever its prior. At
+most ``max`` are listed, those the findings raised most (posterior over risk-factor prior) first,
+so that a rare disease the evidence singles out is not crowded out by a common one. An everyday
+presentation lifts no serious condition that far, so its list is empty.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from twitchbn.knowledge import Knowledge
 
 
 def dont_miss(kb: Knowledge, probability: np.ndarray, prior: np.ndarray) -> tuple[int, ...]:
-    """Indices (knowledge-base order) of the serious conditions to keep in view, most probable first.
+    """Indices (knowledge-base order) of the serious conditions to keep in view, most raised first.
 
-    ``probability`` and ``prior`` are the posterior and prior probability of each condition being
-    present; a condition given as evidence (probability exactly 1) is known, not a risk to rule out.
+    ``probability`` is the posterior probability of each condition being present and ``prior`` what
+    the risk factors alone predict; a condition given as evidence (probability exactly 1) is known,
+    not a risk to rule out.
     """
     rule = kb.triage.dont_miss
     if rule is None:
@@ -28,7 +31,8 @@ def dont_miss(kb: Knowledge, probability: np.ndarray, prior: np.ndarray) -> tupl
     serious = set(rule.conditions)
     kept = [
         i for i, c in enumerate(kb.conditions)
-        if c.id in serious and rule.threshold <= probability[i] < 1.0 and probability[i] >= rule.lift * prior[i]
+        if c.id in serious and rule.threshold <= probability[i] < 1.0
+        and (probability[i] >= rule.lift * prior[i] or probability[i] >= rule.probable)
     ]
-    kept.sort(key=lambda i: (-probability[i], kb.conditions[i].id))
+    kept.sort(key=lambda i: (-probability[i] / prior[i], kb.conditions[i].id))
     return tuple(kept[: rule.max])

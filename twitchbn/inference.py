@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -246,9 +247,22 @@ class Model:
         probability = np.clip(probability, 0.0, 1.0)
         explains = np.clip(np.minimum(explains, probability), 0.0, None)
         order = np.lexsort((self._id_rank, -explains))
-        keep = dont_miss(self.kb, probability, self._table["prior"])
+        keep = dont_miss(self.kb, probability, self.risk_prior(checked))
         triage = assess(self.kb, checked, probability, explains, order, p_no_everyday, keep)
         return Ranking(probability, explains, order, keep, triage)
+
+    def risk_prior(self, checked: Mapping[str, str]) -> np.ndarray:
+        """P(present) of each condition given only the habits and history in ``checked`` (engine
+        order): what the person's risk factors alone predict, before any finding."""
+        exposures = tuple(sorted((v, s) for v, s in checked.items() if self.engine.key(v)[0] == "x"))
+        return self._risk_prior(exposures)
+
+    @functools.lru_cache(maxsize=256)  # noqa: B019 - one cache per model; a model lives as long as its users
+    def _risk_prior(self, exposures: tuple[tuple[str, str], ...]) -> np.ndarray:
+        if not exposures:
+            return self._table["prior"]
+        status = self.engine.sweep(self._indices(dict(exposures)), marginals=True).status[0]
+        return np.clip(1.0 - status[:, 0], 0.0, 1.0)
 
     @cached_property
     def _ids(self) -> np.ndarray:

@@ -230,11 +230,13 @@ class FloorRule(_Strict):
 
 
 class LikelyRule(_Strict):
-    """A condition of these categories or ids this likely raises the level."""
+    """A condition of these categories or ids this likely (or, with ``leading``, ranked first)
+    raises the level."""
 
     threshold: Prob
     categories: tuple[Category, ...] = ()
     conditions: tuple[Name, ...] = ()
+    leading: bool = False
     level: Level
 
 
@@ -269,6 +271,7 @@ class DontMissRule(_Strict):
     conditions: Annotated[tuple[Name, ...], Field(min_length=1)]
     threshold: Prob
     lift: Lift
+    probable: Prob = 1.0
     max: ListSize
     level: Level
     reason: Text

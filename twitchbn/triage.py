@@ -4,7 +4,8 @@ Rules come from ``triage.yaml``:
 
 * **floors**: a red-flag finding state sets a minimum level; nothing computed can lower it;
 * **likely**: a condition of the listed categories (or ids) with posterior probability at or
-  above the threshold raises the level;
+  above the threshold raises the level; with ``leading: true`` so does one that leads the
+  differential (the likeliest explanation is a deficiency, a disease or a medicine);
 * **dont_miss**: a serious condition on the can't-miss list (``twitchbn.dont_miss``) raises the
   level, naming it;
 * **unexplained**: twitching is reported (a twitch location is "yes") and the network gives
@@ -67,15 +68,20 @@ def twitching_reported(kb: Knowledge, evidence: Mapping[str, str]) -> bool:
     return any(f.group == "where" and evidence.get(f.id) == "yes" for f in kb.findings)
 
 
-def likely(kb: Knowledge, probability: np.ndarray, ranked: Sequence[int]) -> list[int]:
-    """Conditions the ``likely`` rule names (listed categories or ids, probability at or above its
-    threshold), in the order of ``ranked``."""
+def named(kb: Knowledge) -> set[int]:
+    """Conditions the ``likely`` rule covers (its categories and ids): those a doctor should confirm."""
     rule = kb.triage.likely
     if not rule:
-        return []
+        return set()
     categories, ids = set(rule.get("categories", ())), set(rule.get("conditions", ()))
-    return [i for i in ranked
-            if (kb.conditions[i].category in categories or kb.conditions[i].id in ids) and probability[i] >= rule["threshold"]]
+    return {i for i, c in enumerate(kb.conditions) if c.category in categories or c.id in ids}
+
+
+def likely(kb: Knowledge, probability: np.ndarray, ranked: Sequence[int]) -> list[int]:
+    """Conditions the ``likely`` rule covers with probability at or above its threshold, in the
+    order of ``ranked``."""
+    covered = named(kb)
+    return [i for i in ranked if i in covered and probability[i] >= kb.triage.likely["threshold"]]
 
 
 def presentation_entered(kb: Knowledge, evidence: Mapping[str, str]) -> bool:
@@ -96,11 +102,16 @@ def assess(kb: Knowledge, evidence: Mapping[str, str], probability: np.ndarray, 
     found: list[tuple[str, str]] = []  # (level, reason)
     for floor in rules.floors:
         if evidence.get(floor.finding) == floor.state:
-            found.append((floor.level, f"{floor.reason} ({finding_text(kb, floor.finding, floor.state)})."))
+            found.append((floor.level, f"{floor.reason.rstrip('.')} ({finding_text(kb, floor.finding, floor.state)})."))
 
     for i in likely(kb, probability, ranked):
         found.append((rules.likely.get("level", "see_doctor"),
                       f"{kb.conditions[i].label} is likely ({percent(probability[i])}): a doctor can confirm and treat it."))
+    if rules.likely.get("leading") and presentation_entered(kb, evidence) and ranked[0] in named(kb) \
+            and ranked[0] not in likely(kb, probability, ranked):
+        found.append((rules.likely.get("level", "see_doctor"),
+                      f"{kb.conditions[ranked[0]].label} is the likeliest explanation ({percent(explains[ranked[0]])}): "
+                      "a doctor can confirm and treat it."))
     rule = rules.dont_miss
     for i in dont_miss:
         found.append((rule.level, f"{kb.conditions[i].label} ({percent(probability[i])}) {rule.reason}."))
