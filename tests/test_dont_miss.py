@@ -36,22 +36,35 @@ def test_weakness_and_wasting_with_twitching_keep_als_in_view(model: Model):
 
 
 def test_the_list_follows_the_rule_on_raw_posteriors(model: Model):
-    """Each listed condition clears threshold and lift on the engine's raw probabilities; no
-    unlisted serious condition does, unless the list is full; the order is most probable first."""
+    """Each listed condition clears the threshold and either the lift over the risk-factor prior or
+    the probable bar, on the engine's raw probabilities; no unlisted serious condition does unless
+    the list is full; the order is by lift, largest first."""
     rule = model.kb.triage.dont_miss
-    result = model.query(WEAK_WASTED_ARM)
-    frame = result.conditions
-    kept = result.dont_miss
-    assert 1 <= len(kept) <= rule.max
-    for cid in kept:
-        assert cid in rule.conditions
-        assert frame.at[cid, "probability"] >= rule.threshold
-        assert frame.at[cid, "probability"] >= rule.lift * frame.at[cid, "prior"]
-    assert list(frame.loc[kept, "probability"]) == sorted(frame.loc[kept, "probability"], reverse=True)
+    evidence = {**WEAK_WASTED_ARM, "age_group": "older_adult"}
+    result = model.query(evidence)
+    checked = model.check_evidence(evidence)
+    sweep = model.sweep(checked)
+    raw = 1.0 - sweep.status[0][:, 0]  # P(present), engine order, unclipped
+    risk = model.risk_prior(checked)
+    ids = [c.id for c in model.kb.conditions]
+
+    def qualifies(i: int) -> bool:
+        return rule.threshold <= raw[i] < 1.0 and (raw[i] >= rule.lift * risk[i] or raw[i] >= rule.probable)
+
+    kept = [ids.index(cid) for cid in result.dont_miss]
+    assert 1 <= len(kept) <= rule.max and all(ids[i] in rule.conditions and qualifies(i) for i in kept)
+    assert [raw[i] / risk[i] for i in kept] == sorted((raw[i] / risk[i] for i in kept), reverse=True)
     if len(kept) < rule.max:
-        for cid in set(rule.conditions) - set(kept):
-            p, prior = frame.at[cid, "probability"], frame.at[cid, "prior"]
-            assert not (p >= rule.threshold and p >= rule.lift * prior), cid
+        assert not [ids[i] for i in range(len(ids)) if ids[i] in rule.conditions and i not in kept and qualifies(i)]
+
+
+def test_the_lift_is_measured_against_the_risk_factors_not_the_population(model: Model):
+    """Age alone raises peripheral artery disease; a prior that ignored it would overstate the lift."""
+    ids = [c.id for c in model.kb.conditions]
+    pad = ids.index("inadequate_blood_supply")
+    older = model.risk_prior({"age_group": "older_adult"})[pad]
+    assert older > model.risk_prior({})[pad]
+    assert older == pytest.approx(model.query({"age_group": "older_adult"}).conditions.at["inadequate_blood_supply", "probability"])
 
 
 def test_a_known_diagnosis_is_not_a_risk_to_rule_out(model: Model):

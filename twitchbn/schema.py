@@ -255,11 +255,14 @@ class UnexplainedRule(_Strict):
 
 
 class PersistentRule(_Strict):
-    """Weeks of twitching without a convincing everyday cause raise the level."""
+    """Weeks of twitching without a convincing everyday cause raise the level (a cause is
+    convincing when it is known to be present, at ``present`` or above, and explains the
+    twitching at ``threshold`` or above)."""
 
     finding: Name
     state: Name
     threshold: Prob
+    present: Prob = 0.0
     level: Level
     reason: Text
     source: Text

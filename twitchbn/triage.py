@@ -11,9 +11,9 @@ Rules come from ``triage.yaml``:
 * **unexplained**: twitching is reported (a twitch location is "yes") and the network gives
   P(no everyday cause is causing it | evidence) at or above the threshold ("the common causes
   cannot easily explain it"); the everyday causes are listed in ``everyday_causes``;
-* **persistent**: the problem has lasted the given duration (weeks) and no single everyday cause
-  explains it with at least the threshold probability ("weeks without a convincing benign
-  cause": an everyday cause is convincing when the evidence makes it, by itself, likely).
+* **persistent**: the problem has lasted the given duration (weeks) and no everyday cause that is
+  known to be present (``present``) explains it with at least the threshold probability ("weeks
+  without a convincing everyday cause": a habit nobody reported does not count).
 
 The level is the highest any rule asks for, so adding a red flag never lowers it. Reasons use
 labels and percentages, never ids. With nothing the person notices entered, there is no verdict
@@ -127,10 +127,11 @@ def assess(kb: Knowledge, evidence: Mapping[str, str], probability: np.ndarray, 
     persistent = rules.persistent
     if persistent and evidence.get(persistent["finding"]) == persistent["state"]:
         everyday = set(everyday_ids(kb))
-        best = max((float(explains[i]) for i, c in enumerate(kb.conditions) if c.id in everyday), default=0.0)
+        best = max((float(explains[i]) for i, c in enumerate(kb.conditions)
+                    if c.id in everyday and probability[i] >= persistent.get("present", 0.0)), default=0.0)
         if best < persistent["threshold"]:
             found.append((persistent.get("level", "see_doctor"),
-                          f"{persistent['reason']} (the likeliest everyday cause explains it at {percent(best)})."))
+                          f"{persistent['reason']} (the likeliest known everyday cause explains it at {percent(best)})."))
 
     if not found:
         if not presentation_entered(kb, evidence):

@@ -203,7 +203,8 @@ class Explorer(widgets.VBox):
 
     @staticmethod
     def _section(title: str, children: list[widgets.Widget], layout: widgets.Layout | None = None) -> widgets.VBox:
-        box = widgets.VBox([widgets.HTML(f'<div class="tb-heading">{render.esc(title)}</div>'), *children], layout=layout)
+        box = widgets.VBox([widgets.HTML(f'<div class="tb-heading">{render.esc(title)}</div>'), *children],
+                           layout=layout or widgets.Layout())
         box.add_class("tb-panel")
         return box
 
