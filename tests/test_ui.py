@@ -86,6 +86,26 @@ def test_a_red_flag_turns_the_banner_urgent(explorer):
     assert "Triage: <span class=\"triage-level\">URGENT</span>" in explorer.triage.value
 
 
+def test_an_empty_page_shows_no_verdict_until_a_finding_is_set(explorer):
+    assert level(explorer.triage.value) == "none" and "NO VERDICT YET" in explorer.triage.value
+    explorer.controls["twitch_eyelid"].value = "yes"
+    assert level(explorer.triage.value) == "self_care"
+
+
+def test_the_must_not_miss_panel_sits_beside_the_ranking_and_shows_the_api_list(model, tmp_path):
+    view = Explorer(model, scenario_dir=tmp_path / "scenarios")
+    assert 'data-dont-miss=""' in view.dont_miss.value and "No serious condition" in view.dont_miss.value
+    evidence = {"twitch_arm": "yes", "muscle_weakness": "yes", "muscle_wasting": "yes"}
+    for fid, state in evidence.items():
+        view.controls[fid].value = state
+    expected = model.query(evidence)
+    assert expected.dont_miss
+    assert f'data-dont-miss="{" ".join(expected.dont_miss)}"' in view.dont_miss.value
+    assert level(view.triage.value) == expected.triage.level
+    for cid in expected.dont_miss:
+        assert render.esc(expected.conditions.at[cid, "label"]) in view.dont_miss.value
+
+
 def test_differential_shows_top_rows_until_show_all_is_ticked(tiny, explorer):
     explorer.top = 2
     explorer.controls["twitch_eyelid"].value = "yes"
@@ -539,3 +559,18 @@ def test_browser_filter_redraws_picture_and_table(tiny):
     assert 'stroke="#2563eb"' in browser.picture.value  # the ALS links are drawn strong
     browser.clear.click()
     assert "36 of 36 numbers" in browser.count.value
+
+
+def test_sources_show_seed_titles_and_links_with_sentence_punctuation_outside():
+    markup = render.source_html("000_0b4f9497a7fa5b7f.txt: a paraphrase; ALS review (Lancet 2017) https://doi.org/10.1016/S0140-6736(16)31946-X.")
+    assert '<a href="https://doi.org/10.1016/S0140-6736(16)31946-X" target="_blank" rel="noopener">' in markup
+    assert markup.endswith("</a>.") and "Seed article: muscle twitching" in markup
+    assert render.source_html("clinical convention") == "clinical convention"
+
+
+def test_the_knowledge_base_table_links_every_cited_number(model):
+    from twitchbn.numbers import source_counts
+    from twitchbn.ui.kb_browser import table_html
+
+    markup = table_html(number_table(model.kb))
+    assert markup.count('<a href="http') >= source_counts(model.kb.numbers())["cited"]

@@ -30,6 +30,7 @@ EXPLAINS_COLOUR = "#2563eb"
 PROBABILITY_COLOUR = "#bfdbfe"
 WHISKER_COLOUR = "#0f172a"
 SHOWN_CHANGE = 0.005  # a change below half a percentage point reads "no change"
+CLEAR_LEAD = 0.25  # a first-ranked condition explaining less than this is not announced as "most likely"
 
 STYLE = """<style>
 .twitchbn { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif;
@@ -266,8 +267,9 @@ def summary_html(frame: pd.DataFrame, evidence: Mapping[str, str]) -> str:
     if not evidence:
         lead = "No findings set yet: the ranking below is the prior. Set what the person notices on the left."
         return f'<div class="tb-note differential-summary" {tags}>{esc(lead)}</div>'
+    lead = "Most likely explanation:" if float(row["explains"]) >= CLEAR_LEAD else "No clear leading explanation yet; the likeliest is"
     return (
-        f'<div class="differential-summary" {tags}>Most likely explanation: '
+        f'<div class="differential-summary" {tags}>{lead} '
         f'<b class="top-condition">{esc(row["label"])}</b> '
         f'<span class="tb-muted">(explains {percent(float(row["explains"]))}, present {percent(float(row["probability"]))})</span></div>'
     )
