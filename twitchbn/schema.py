@@ -141,26 +141,17 @@ class DistNumber(_Number):
     source: Source
 
 
-class RiskFactorEntry(_Number):
+class RiskFactorEntry(PNumber):
     """One exposure state that raises a condition's probability by ``p``."""
 
     exposure: Name
     state: Name
-    p: Prob
-    range: Range | None = None
-    why: Text
-    source: Source
 
 
-class LinkEntry(_Number):
+class LinkEntry(DistNumber):
     """What a condition, when active, makes of a finding: ``p`` or ``dist``."""
 
     condition: Name
-    p: Prob | None = None
-    dist: dict[Name, Prob] | None = None
-    range: Range | None = None
-    why: Text
-    source: Source
 
 
 # -- the five files -----------------------------------------------------------------------------------
@@ -372,7 +363,10 @@ def _keys(model: type[BaseModel], loc: tuple) -> list[str]:
         else:  # tuple[X, ...] or dict[str, X]: the item type
             found = [a for a in get_args(found) if a is not Ellipsis][-1]
     found = _bare(found)
-    return list(found.model_fields) if isinstance(found, type) and issubclass(found, BaseModel) else []
+    if not (isinstance(found, type) and issubclass(found, BaseModel)):
+        return []
+    own = list(found.__annotations__)  # a subclass's own keys (a link's condition) read first
+    return [*own, *(key for key in found.model_fields if key not in own)]
 
 
 def _bare(annotation: Any) -> Any:
