@@ -63,14 +63,14 @@ class AgrumReference:
         ie.eraseAllEvidence()
         if evidence:
             ie.setEvidence(evidence)
-        try:
+        try:  # LazyPropagation may run out of memory in makeInference or in a lazy posterior
             ie.makeInference()
+            prob = np.fromiter((ie.posterior(node).toarray()[i] for node, i in self._present), float, len(self._present))
+            expl = np.fromiter((ie.posterior(node).toarray()[i] for node, i in self._causing), float, len(self._causing))
         except Exception as exc:  # pyAgrum raises a bare Exception("std::bad_alloc") over budget
             if "bad_alloc" in str(exc):
                 raise OverBudgetError(f"pyAgrum needs more than its {self.budget_gb} GB budget for this evidence ({exc})") from None
             raise
-        prob = np.fromiter((ie.posterior(node).toarray()[i] for node, i in self._present), float, len(self._present))
-        expl = np.fromiter((ie.posterior(node).toarray()[i] for node, i in self._causing), float, len(self._causing))
         return prob, expl
 
 

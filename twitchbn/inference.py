@@ -253,16 +253,22 @@ class Model:
 
     def risk_prior(self, checked: Mapping[str, str]) -> np.ndarray:
         """P(present) of each condition given only the habits and history in ``checked`` (engine
-        order): what the person's risk factors alone predict, before any finding."""
-        exposures = tuple(sorted((v, s) for v, s in checked.items() if self.engine.key(v)[0] == "x"))
-        return self._risk_prior(exposures)
+        order): what the person's risk factors alone predict, before any finding.
 
-    @functools.lru_cache(maxsize=256)  # noqa: B019 - one cache per model; a model lives as long as its users
-    def _risk_prior(self, exposures: tuple[tuple[str, str], ...]) -> np.ndarray:
-        if not exposures:
-            return self._table["prior"]
-        status = self.engine.sweep(self._indices(dict(exposures)), marginals=True).status[0]
-        return np.clip(1.0 - status[:, 0], 0.0, 1.0)
+        A condition depends on its exposures alone, so this is each condition's table averaged
+        over the exposure priors, observed exposures fixed: exact, and no engine pass.
+        """
+        params = self.engine.params
+        out = np.empty(len(self.kb.conditions))
+        for i, condition in enumerate(self.kb.conditions):
+            table = params.condition_cpt[i][0]
+            for x in reversed(condition.parents):  # contract the last axis first
+                j = self.engine.key(x)[1]
+                state = checked.get(x)
+                weights = np.eye(len(self.variables[x]))[self.variables[x].index(state)] if state else params.exposure_prior[j][0]
+                table = table @ weights
+            out[i] = float(table)
+        return out
 
     @cached_property
     def _ids(self) -> np.ndarray:
