@@ -36,8 +36,8 @@ def test_weakness_and_wasting_with_twitching_keep_als_in_view(model: Model):
 
 
 def test_the_list_follows_the_rule_on_raw_posteriors(model: Model):
-    """Each listed condition clears the threshold and either the lift over the risk-factor prior or
-    the probable bar, on the engine's raw probabilities; no unlisted serious condition does unless
+    """Each listed condition clears the threshold and lift over the risk-factor prior, the rare tier
+    or the probable bar, on the engine's raw probabilities; no unlisted serious condition does unless
     the list is full; the order is by lift, largest first."""
     rule = model.kb.triage.dont_miss
     evidence = {**WEAK_WASTED_ARM, "age_group": "older_adult"}
@@ -49,7 +49,9 @@ def test_the_list_follows_the_rule_on_raw_posteriors(model: Model):
     ids = [c.id for c in model.kb.conditions]
 
     def qualifies(i: int) -> bool:
-        return rule.threshold <= raw[i] < 1.0 and (raw[i] >= rule.lift * risk[i] or raw[i] >= rule.probable)
+        raised = raw[i] >= rule.threshold and raw[i] >= rule.lift * risk[i]
+        rare = raw[i] >= rule.rare_threshold and raw[i] >= rule.rare_lift * risk[i]
+        return raw[i] < 1.0 and (raised or rare or raw[i] >= rule.probable)
 
     kept = [ids.index(cid) for cid in result.dont_miss]
     assert 1 <= len(kept) <= rule.max and all(ids[i] in rule.conditions and qualifies(i) for i in kept)

@@ -144,7 +144,7 @@ def test_a_dont_miss_threshold_above_one_is_refused(kb_copy: Path):
     ({"reason": " "}, "dont_miss.reason must be a non-empty string; got ' '"),
     ({"conditions": []}, "dont_miss.conditions must be a list of at least 1 entry; got []"),
     ({"threshhold": 0.05},
-     "unknown key 'threshhold' in dont_miss; valid keys: conditions, threshold, lift, probable, max, level, reason, source"),
+     "unknown key 'threshhold' in dont_miss; valid keys: conditions, threshold, lift, rare_threshold, rare_lift, probable, max, level, reason, source"),
 ], ids=lambda v: next(iter(v)) if isinstance(v, dict) else "")
 def test_every_key_of_dont_miss_is_checked(kb_copy: Path, change: dict, fault: str):
     edit(kb_copy, "triage.yaml", lambda d: d.update(dont_miss={**DONT_MISS, **change}))

@@ -5,7 +5,9 @@ serious disorder must not be missed (Murtagh's diagnostic strategy). The ranked 
 answers the first; this module answers the second. A condition listed under ``dont_miss`` in
 ``triage.yaml`` is kept in view when the evidence holds its posterior probability at or above
 ``threshold`` *and* at least ``lift`` times what the person's risk factors alone predict (the
-findings, not its base rate, put it there), or at ``probable`` or above whatever its prior. At
+findings, not its base rate, put it there); a rare disease the findings raised at least
+``rare_lift`` times stays in view down to ``rare_threshold``; and one at ``probable`` or above
+stays whatever its prior. At
 most ``max`` are listed, those the findings raised most (posterior over risk-factor prior) first,
 so that a rare disease the evidence singles out is not crowded out by a common one. An everyday
 presentation lifts no serious condition that far, so its list is empty.
@@ -29,10 +31,13 @@ def dont_miss(kb: Knowledge, probability: np.ndarray, prior: np.ndarray) -> tupl
     if rule is None:
         return ()
     serious = set(rule.conditions)
-    kept = [
-        i for i, c in enumerate(kb.conditions)
-        if c.id in serious and rule.threshold <= probability[i] < 1.0
-        and (probability[i] >= rule.lift * prior[i] or probability[i] >= rule.probable)
-    ]
+
+    def in_play(i: int) -> bool:
+        p, lift = probability[i], probability[i] / prior[i]
+        raised = p >= rule.threshold and lift >= rule.lift
+        rare = p >= rule.rare_threshold and lift >= rule.rare_lift
+        return p < 1.0 and (raised or rare or p >= rule.probable)
+
+    kept = [i for i, c in enumerate(kb.conditions) if c.id in serious and in_play(i)]
     kept.sort(key=lambda i: (-probability[i] / prior[i], kb.conditions[i].id))
     return tuple(kept[: rule.max])

@@ -265,6 +265,8 @@ class DontMissRule(_Strict):
     conditions: Annotated[tuple[Name, ...], Field(min_length=1)]
     threshold: Prob
     lift: Lift
+    rare_threshold: Prob = 1.0
+    rare_lift: Lift = 1.0
     probable: Prob = 1.0
     max: ListSize
     level: Level
