@@ -104,11 +104,11 @@ def assess(kb: Knowledge, evidence: Mapping[str, str], probability: np.ndarray, 
         if evidence.get(floor.finding) == floor.state:
             found.append((floor.level, f"{floor.reason.rstrip('.')} ({finding_text(kb, floor.finding, floor.state)})."))
 
-    for i in likely(kb, probability, ranked):
+    probable = likely(kb, probability, ranked)
+    for i in probable:
         found.append((rules.likely.get("level", "see_doctor"),
                       f"{kb.conditions[i].label} is likely ({percent(probability[i])}): a doctor can confirm and treat it."))
-    if rules.likely.get("leading") and presentation_entered(kb, evidence) and ranked[0] in named(kb) \
-            and ranked[0] not in likely(kb, probability, ranked):
+    if rules.likely.get("leading") and presentation_entered(kb, evidence) and ranked[0] in named(kb) and ranked[0] not in probable:
         found.append((rules.likely.get("level", "see_doctor"),
                       f"{kb.conditions[ranked[0]].label} is the likeliest explanation ({percent(explains[ranked[0]])}): "
                       "a doctor can confirm and treat it."))
