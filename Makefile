@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: lab app test lint bench browser notebooks clean
+.PHONY: lab app test lint bench browser notebooks clean fuzz
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ test: $(STAMP) browser lint
 ## bench: interactive latency and throughput, side by side with pyAgrum
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
+
+## fuzz: the fuzz test with 20 times its examples, randomized (make test runs the derandomized ~1,200)
+fuzz: $(STAMP)
+	TWITCHBN_FUZZ=20 $(BIN)/python -m pytest -q -o addopts="" tests/test_fuzz.py
 
 ## notebooks: re-run every notebook from a fresh kernel and save it as the nbval baseline
 notebooks: $(STAMP)

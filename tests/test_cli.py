@@ -156,13 +156,13 @@ def test_a_pair_without_equals_sign_is_refused():
 def test_malformed_json_evidence_file_is_refused(tmp_path: Path):
     (tmp_path / "bad.json").write_text('{"twitch_eyelid": "yes",}', encoding="utf-8")
     assert_refused(run_cli("query", "--evidence-file", "bad.json", cwd=tmp_path),
-                   re.compile(r"evidence file 'bad\.json' must be a JSON object of variable to state; line 1: .+"))
+                   re.compile(r"evidence file 'bad\.json' must be valid JSON; line 1: .+"))
 
 
 def test_json_evidence_file_that_is_not_an_object_is_refused(tmp_path: Path):
     (tmp_path / "list.json").write_text('["twitch_eyelid", "yes"]', encoding="utf-8")
     assert_refused(run_cli("query", "--evidence-file", "list.json", cwd=tmp_path),
-                   "evidence file 'list.json' must hold a JSON object of variable to state; got list")
+                   "evidence file 'list.json' must hold a JSON object of variable to state; got an array")
 
 
 def test_missing_evidence_file_is_refused(tmp_path: Path):

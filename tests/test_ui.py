@@ -223,8 +223,8 @@ def test_load_restores_a_saved_scenario_into_the_controls(explorer):
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("{not json", "scenario 'bad.json' is not valid JSON (line 1: Expecting property name enclosed in double quotes)"),
-        ("[1, 2]", "scenario 'bad.json' must hold a JSON object of variable to state; got list"),
+        ("{not json", "scenario 'bad.json' must be valid JSON; line 1: Expecting property name enclosed in double quotes"),
+        ("[1, 2]", "scenario 'bad.json' must hold a JSON object of variable to state; got an array"),
         ('{"twitch_eyelid": "maybe"}', "scenario 'bad.json': state 'maybe' of twitch_eyelid is not valid; valid states: no, yes"),
         ('{"evidence": {"twitch_eyelidd": "yes"}}',
          "scenario 'bad.json': unknown variable 'twitch_eyelidd'; closest valid ids: twitch_eyelid"),
@@ -255,7 +255,7 @@ def test_uploading_a_scenario_file_loads_it_and_a_bad_one_is_refused(explorer):
     assert explorer.state.evidence == {"twitch_calf": "yes"}
     bad = b"\x80{}"
     explorer.upload.value = ({"name": "x.json", "type": "", "size": 3, "content": memoryview(bad), "last_modified": NOW},)
-    assert "file 'x.json' is not a UTF-8 text file; expected a JSON scenario" in text(explorer.message.value)
+    assert "file 'x.json' must be UTF-8 text; got byte 0x80 at position 0" in text(explorer.message.value)
     assert explorer.state.evidence == {"twitch_calf": "yes"}
 
 

@@ -14,6 +14,7 @@ from twitchbn.errors import (
     EvidenceError,
     EvidenceTooComplexError,
     ImpossibleEvidenceError,
+    InputFileError,
     KnowledgeBaseError,
     TwitchbnError,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "EvidenceError",
     "EvidenceTooComplexError",
     "ImpossibleEvidenceError",
+    "InputFileError",
     "Knowledge",
     "KnowledgeBaseError",
     "Model",

@@ -29,7 +29,7 @@ from typing import Any, TextIO
 import numpy as np
 import pandas as pd
 
-from twitchbn._files import atomic_write_text
+from twitchbn._files import CASES_LIMIT, atomic_write_text, read_user_text, user_text
 from twitchbn.engine import CAUSING, MAX_ENTRIES, Variant
 from twitchbn.errors import EvidenceError, EvidenceTooComplexError, ImpossibleEvidenceError, TwitchbnError, closest, shorten
 
@@ -76,14 +76,16 @@ class _Case:
 
 
 def read_cases(source: str | Path | TextIO, variables: Iterable[str]) -> Cases:
-    """Parse a cases CSV (header of variable ids and optional ``id``) with line numbers."""
+    """Parse a cases CSV (header of variable ids and optional ``id``) with line numbers.
+
+    A file must be a regular file of at most 50 MB (``CASES_LIMIT``, about half a million cases).
+    """
     name = Path(source).name if isinstance(source, str | Path) else str(getattr(source, "name", "cases"))
-    try:
-        text = Path(source).read_text(encoding="utf-8-sig") if isinstance(source, str | Path) else source.read()
-    except FileNotFoundError:
-        raise TwitchbnError(f"cases file '{shorten(name)}' does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TwitchbnError(f"cases file '{shorten(name)}' cannot be read ({exc.__class__.__name__})") from None
+    what = f"cases file '{shorten(name)}'"
+    if isinstance(source, str | Path):
+        text = read_user_text(source, CASES_LIMIT, what)
+    else:
+        text = user_text(source.read(CASES_LIMIT + 1), CASES_LIMIT, what)
     reader = csv.reader(io.StringIO(text))
     try:
         header = [h.strip() for h in next(reader)]

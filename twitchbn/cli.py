@@ -8,17 +8,22 @@ knowledge base) ends with exit status 2 and one line on stderr; no traceback rea
 from __future__ import annotations
 
 import argparse
+import codecs
+import io
 import json
 import os
 import sys
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from twitchbn.errors import EvidenceError, KnowledgeBaseError, TwitchbnError, shorten
+from twitchbn._files import INPUT_LIMIT, parse_evidence_json, read_user_text
+from twitchbn.errors import EvidenceError, KnowledgeBaseError, TwitchbnError, printable, shorten
 from twitchbn.wording import percent
 
 DISCLAIMER = "twitchbn is an educational and exploratory aid, not a diagnosis."
+ASCII = {"…": "...", "—": "-", "–": "-", "÷": "/", "‘": "'", "’": "'", "“": '"', "”": '"'}  # for consoles that lack them
 
 
 class _Parser(argparse.ArgumentParser):
@@ -29,43 +34,43 @@ class _Parser(argparse.ArgumentParser):
 
 
 def read_evidence(pairs: Sequence[str], file: str | None) -> dict[str, Any]:
-    """Evidence from ``--evidence-file`` (a JSON object) overlaid by ``-e VAR=STATE`` pairs."""
+    """Evidence from ``--evidence-file`` (a JSON object) overlaid by ``-e VAR=STATE`` pairs.
+
+    The file must be a regular file of at most 1 MB (``INPUT_LIMIT``); two pairs that give one
+    variable different states are refused naming both (the same pair twice is fine).
+    """
     evidence: dict[str, Any] = {}
-    if file:
-        path = Path(file)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise EvidenceError(f"evidence file '{shorten(file, keep_end=True)}' does not exist") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            name = shorten(file, keep_end=True)
-            raise EvidenceError(f"evidence file '{name}' cannot be read ({exc.__class__.__name__})") from None
-        except json.JSONDecodeError as exc:
-            name = shorten(file, keep_end=True)
-            raise EvidenceError(
-                f"evidence file '{name}' must be a JSON object of variable to state; line {exc.lineno}: {exc.msg}"
-            ) from None
-        if isinstance(data, dict) and isinstance(data.get("evidence"), dict) and "conditions" in data:
-            data = data["evidence"]  # a saved result document
-        if not isinstance(data, dict):
-            name = shorten(file, keep_end=True)
-            raise EvidenceError(f"evidence file '{name}' must hold a JSON object of variable to state; got {type(data).__name__}")
-        evidence.update(data)
+    if file is not None:
+        what = f"evidence file '{shorten(file, keep_end=True)}'"
+        evidence.update(parse_evidence_json(read_user_text(file, INPUT_LIMIT, what), what))
+    given: dict[str, str] = {}
     for pair in pairs:
-        variable, sep, state = pair.partition("=")
-        if not sep or not variable.strip() or not state.strip():
+        variable, sep, state = (part.strip() for part in pair.partition("="))
+        if not sep or not variable or not state:
             raise EvidenceError(f"evidence '{shorten(pair)}' must be written VAR=STATE, e.g. -e twitch_eyelid=yes")
-        evidence[variable.strip()] = state.strip()
+        if given.get(variable, state) != state:
+            raise EvidenceError(f"variable '{shorten(variable)}' must be given one state; "
+                                f"got '{shorten(given[variable])}' and '{shorten(state)}'", variable=variable)
+        given[variable] = state
+    evidence.update(given)
     return evidence
+
+
+def _path(text: str) -> str:
+    """argparse type of every file or directory argument: refuses an empty path instead of ignoring it."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must be a path; got an empty string")
+    return text
 
 
 def add_evidence_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-e", "--evidence", action="append", default=[], metavar="VAR=STATE", help="a finding or condition and its state (repeatable)"
     )
-    parser.add_argument("--evidence-file", metavar="FILE.json", help="JSON object of variable -> state (a saved result also works)")
+    parser.add_argument("--evidence-file", type=_path, metavar="FILE.json",
+                        help="JSON object of variable -> state, at most 1 MB (a saved result also works)")
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
-    parser.add_argument("--kb", metavar="DIR", help="knowledge base directory (default: the shipped twitchbn/data/)")
+    parser.add_argument("--kb", type=_path, metavar="DIR", help="knowledge base directory (default: the shipped twitchbn/data/)")
 
 
 def _model(args: argparse.Namespace):
@@ -126,7 +131,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         kb = load_knowledge(args.path)
     except KnowledgeBaseError as exc:  # every fault, one per line (other commands show the first)
         for fault in exc.faults:
-            print(f"twitchbn: error: {fault}", file=sys.stderr)
+            print(f"twitchbn: error: {printable(fault)}", file=sys.stderr)
         return 2
     Model(kb).network  # noqa: B018 - building it runs pgmpy's check_model as a second line
     links = sum(len(f.links) for f in kb.findings) + sum(len(c.risk_factors) for c in kb.conditions)
@@ -250,7 +255,7 @@ def _add_reasoning_commands(sub: argparse._SubParsersAction) -> None:
 
     c = sub.add_parser("compare", help="two scenarios side by side, biggest changes first")
     add_evidence_options(c)
-    c.add_argument("--against", required=True, metavar="FILE.json", help="the second scenario's evidence file")
+    c.add_argument("--against", required=True, type=_path, metavar="FILE.json", help="the second scenario's evidence file")
     c.add_argument("--top", type=_count, default=10, metavar="N", help="rows in the table (default 10; --json lists all)")
     c.set_defaults(func=cmd_compare)
 
@@ -267,18 +272,19 @@ def cmd_batch(args: argparse.Namespace) -> int:
         print(f"twitchbn: skipped {bad}", file=sys.stderr)
     batch.write_results(result, args.output if args.output else sys.stdout)
     if args.output:
-        print(f"twitchbn: {len(result.results)} case(s) written to {args.output}; {len(result.bad)} bad row(s) skipped", file=sys.stderr)
+        print(f"twitchbn: {len(result.results)} case(s) written to {printable(args.output)}; {len(result.bad)} bad row(s) skipped",
+              file=sys.stderr)
     return 0
 
 
 def _add_batch_command(sub: argparse._SubParsersAction) -> None:
     b = sub.add_parser("batch", help="query every case of a CSV (columns = variable ids, empty = unknown)")
-    b.add_argument("cases", metavar="CASES.csv", help="one case per row; optional 'id' column")
-    b.add_argument("-o", "--output", metavar="FILE", help="results CSV (default: stdout)")
+    b.add_argument("cases", type=_path, metavar="CASES.csv", help="one case per row; optional 'id' column")
+    b.add_argument("-o", "--output", type=_path, metavar="FILE", help="results CSV (default: stdout)")
     b.add_argument("--top", type=_count, default=3, metavar="N", help="ranked conditions per case (default 3)")
     b.add_argument("--on-error", choices=["skip", "refuse"], default="skip",
                    help="skip bad rows and list their lines on stderr (default), or refuse the file (exit 2)")
-    b.add_argument("--kb", metavar="DIR", help="knowledge base directory (default: the shipped twitchbn/data/)")
+    b.add_argument("--kb", type=_path, metavar="DIR", help="knowledge base directory (default: the shipped twitchbn/data/)")
     b.set_defaults(func=cmd_batch)
 
 
@@ -292,20 +298,20 @@ def build_parser() -> argparse.ArgumentParser:
     q.set_defaults(func=cmd_query)
 
     v = sub.add_parser("validate", help="check a knowledge-base directory, listing every fault")
-    v.add_argument("path", nargs="?", default=None, metavar="DIR")
+    v.add_argument("path", nargs="?", default=None, type=_path, metavar="DIR")
     v.set_defaults(func=cmd_validate)
 
     x = sub.add_parser("export", help="write the whole network as BIF or XMLBIF")
     x.add_argument("--format", choices=["bif", "xmlbif"], default="bif")
-    x.add_argument("-o", "--output", metavar="FILE", help="output file (default: stdout)")
-    x.add_argument("--kb", metavar="DIR", help="knowledge base directory (default: the shipped twitchbn/data/)")
+    x.add_argument("-o", "--output", type=_path, metavar="FILE", help="output file (default: stdout)")
+    x.add_argument("--kb", type=_path, metavar="DIR", help="knowledge base directory (default: the shipped twitchbn/data/)")
     x.set_defaults(func=cmd_export)
 
     e = sub.add_parser("evaluate", help="grade the model on clinical case files (first rank, top 3, can't-miss, triage)")
-    e.add_argument("files", nargs="+", metavar="CASES.yaml")
+    e.add_argument("files", nargs="+", type=_path, metavar="CASES.yaml")
     e.add_argument("--misses", action="store_true", help="list each case the model gets wrong, and how")
     e.add_argument("--json", action="store_true", help="figures and misses as one JSON document")
-    e.add_argument("--kb", metavar="DIR", help="knowledge base directory (default: the shipped twitchbn/data/)")
+    e.add_argument("--kb", type=_path, metavar="DIR", help="knowledge base directory (default: the shipped twitchbn/data/)")
     e.set_defaults(func=cmd_evaluate)
 
     _add_reasoning_commands(sub)
@@ -319,14 +325,32 @@ def _version() -> str:
     return __version__
 
 
+def _ascii(error: UnicodeError) -> tuple[str, int]:
+    """Codec error handler: what a console cannot encode, in plain ASCII ("…" as "...", "—" as "-", else "?")."""
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    text = error.object[error.start : error.end]
+    plain = (ASCII.get(c) or unicodedata.normalize("NFKD", c).encode("ascii", "ignore").decode("ascii") or "?" for c in text)
+    return "".join(plain), error.end
+
+
+def plain_console() -> None:
+    """Let a console that cannot show "…" or "—" (ascii, latin-1, cp437) degrade to ASCII instead of crashing."""
+    codecs.register_error("twitchbn.ascii", _ascii)
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="twitchbn.ascii")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``twitchbn`` console script."""
+    plain_console()
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
         return int(args.func(args) or 0)
-    except TwitchbnError as exc:
-        print(f"twitchbn: error: {exc}", file=sys.stderr)
+    except TwitchbnError as exc:  # values are escaped where echoed; printable() guards the line as a whole
+        print(f"twitchbn: error: {printable(str(exc))}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # output piped into a command that stopped reading (e.g. head)
         return 0

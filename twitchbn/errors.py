@@ -8,6 +8,7 @@ culprit and what would be valid. The offending values ride along as attributes s
 from __future__ import annotations
 
 import difflib
+import unicodedata
 from collections.abc import Iterable
 
 
@@ -44,6 +45,14 @@ class CaseFileError(TwitchbnError):
         self.path = path
 
 
+class InputFileError(TwitchbnError):
+    """A user's file cannot be read or written as asked: missing, not a regular file, too big, malformed."""
+
+    def __init__(self, message: str, *, path: str | None = None):
+        super().__init__(message)
+        self.path = path
+
+
 class KnowledgeBaseError(TwitchbnError):
     """The knowledge base on disk is malformed or inconsistent.
 
@@ -58,12 +67,44 @@ class KnowledgeBaseError(TwitchbnError):
         super().__init__(f"{faults[0]}{more}" if faults else "broken knowledge base")
 
 
-def shorten(value: object, limit: int = 40, keep_end: bool = False) -> str:
-    """Echo a user's junk value shortened, never in full (``keep_end`` for file paths)."""
-    text = str(value).replace("\n", " ")
-    if len(text) <= limit:
+def printable(text: str) -> str:
+    """``text`` with every control, format and line-separator character escaped (``\\x1b``, ``\\u2028``).
+
+    An echoed value can then neither steer a terminal (ESC, BEL) nor break a one-line message
+    (CR, LF, U+2028/U+2029); everything else is kept as it is.
+    """
+    if text.isprintable():
         return text
-    return "…" + text[-(limit - 1) :] if keep_end else text[: limit - 1] + "…"
+    return "".join(_escaped(char) for char in text)
+
+
+def _escaped(char: str) -> str:
+    if char.isprintable() or unicodedata.category(char) in ("Zs", "Co"):
+        return char
+    return char.encode("unicode_escape").decode("ascii")
+
+
+def shorten(value: object, limit: int = 40, keep_end: bool = False) -> str:
+    """Echo a user's junk value shortened, never in full, control characters escaped (``keep_end`` for file paths).
+
+    >>> shorten("twitch_eyelid=\\x1b]0;title\\x07")
+    'twitch_eyelid=\\\\x1b]0;title\\\\x07'
+    """
+    try:
+        text = str(value)
+    except ValueError:  # an integer too long to print (Python refuses more than 4,300 digits)
+        text = f"a number of about {int(value.bit_length() * 0.30103)} digits" if isinstance(value, int) else type(value).__name__
+    pieces = [_escaped(char) for char in (reversed(text) if keep_end else text)]
+    if sum(map(len, pieces)) <= limit:
+        return "".join(reversed(pieces) if keep_end else pieces)
+    kept: list[str] = []
+    size = 0
+    for piece in pieces:
+        if size + len(piece) > limit - 1:
+            break
+        kept.append(piece)
+        size += len(piece)
+    return "…" + "".join(reversed(kept)) if keep_end else "".join(kept) + "…"
 
 
 def closest(name: str, valid: Iterable[str], n: int = 3) -> list[str]:

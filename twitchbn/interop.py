@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from pgmpy.factors.discrete import TabularCPD
 
+from twitchbn._files import KNOWLEDGE_LIMIT, read_user_file, user_text
 from twitchbn.errors import KnowledgeBaseError, TwitchbnError, shorten
 from twitchbn.inference import Model
 from twitchbn.knowledge import CONDITION_STATES, Condition, Exposure, Finding, Knowledge, Link, RiskFactor, Triage, load_knowledge
@@ -40,9 +41,12 @@ class _Reader:
         from pgmpy.readwrite import BIFReader, XMLBIFReader
 
         self.name = path.name
-        xml = path.suffix.lower() in XML_SUFFIXES or path.read_bytes()[:200].lstrip().startswith(b"<")
+        what = f"network file '{shorten(path, keep_end=True)}'"
+        self.data = read_user_file(path, KNOWLEDGE_LIMIT, what)  # the bytes are hashed, the text parsed
+        text = user_text(self.data, KNOWLEDGE_LIMIT, what)
+        xml = path.suffix.lower() in XML_SUFFIXES or text[:200].lstrip().startswith("<")
         try:
-            self.net = (XMLBIFReader if xml else BIFReader)(str(path)).get_model()
+            self.net = (XMLBIFReader if xml else BIFReader)(string=text).get_model()
         except Exception as exc:  # the readers raise many kinds; the user needs one line
             kind = "XMLBIF" if xml else "BIF"
             raise TwitchbnError(f"'{shorten(self.name)}' cannot be read as {kind} ({exc.__class__.__name__}: {shorten(exc, 80)})") from None
@@ -173,8 +177,6 @@ def read_network(path: str | Path, reference: str | Path | Knowledge | None = No
     True
     """
     file = Path(path)
-    if not file.is_file():
-        raise TwitchbnError(f"network file '{shorten(file)}' does not exist")
     reader = _Reader(file)
     cpds = reader.cpds
     conditions = {name[len("cause_") :] for name in cpds if name.startswith("cause_") and reader.parents(name) == [name[len("cause_") :]]}
@@ -206,7 +208,7 @@ def read_network(path: str | Path, reference: str | Path | Knowledge | None = No
         driven, leak, links = _finding(fid, reader, conditions)
         finding_list.append(Finding(fid, _label(ref, fid), _group(ref, fid, ""), reader.states(fid), driven, leak, links))
     triage = ref.triage if ref is not None else Triage((), {}, {}, {})
-    digest = hashlib.sha256(file.read_bytes()).hexdigest()
+    digest = hashlib.sha256(reader.data).hexdigest()
     return Model(Knowledge(file, tuple(exposure_list), tuple(condition_list), tuple(finding_list), triage, digest))
 
 

@@ -34,7 +34,8 @@ import yaml
 from pydantic import BaseModel
 
 from twitchbn import schema
-from twitchbn.errors import KnowledgeBaseError, closest, shorten
+from twitchbn._files import KNOWLEDGE_LIMIT, read_user_text
+from twitchbn.errors import InputFileError, KnowledgeBaseError, closest, shorten
 from twitchbn.numbers import TOLERANCE, Faults, Number, over_states, point
 from twitchbn.schema import CONDITION_STATES, LEVELS, DontMissRule, FloorRule
 
@@ -173,19 +174,19 @@ def knowledge_sha256(path: Path) -> str:
 def _read(root: Path, name: str, model: type[M], faults: Faults) -> M | None:
     """One file parsed as YAML and validated against its schema (None after a fault)."""
     path = root / name
-    if not path.is_file():
+    if not path.exists():
         faults.add(name, "file is missing")
         return None
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
+        raw = yaml.load(read_user_text(path, KNOWLEDGE_LIMIT, name), Loader=_LOADER)
+    except InputFileError as exc:  # not a regular file, too big, not UTF-8
+        faults.items.append(str(exc))
+        return None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or "not valid YAML"
         faults.add(f"{name}{line}", f"must be valid YAML; {problem}")
-        return None
-    except (OSError, UnicodeDecodeError) as exc:
-        faults.add(name, f"cannot be read ({exc.__class__.__name__})")
         return None
     except ValueError as exc:  # a value YAML cannot convert: an integer of thousands of digits, a 13th month
         faults.add(name, f"must be valid YAML; {shorten(str(exc).split(':')[0], 80)}")

@@ -21,7 +21,7 @@ import pandas as pd
 from traitlets import Dict, HasTraits, Instance
 
 from twitchbn import uncertainty
-from twitchbn._files import atomic_write_text
+from twitchbn._files import INPUT_LIMIT, atomic_write_text, parse_evidence_json, read_user_file, user_text
 from twitchbn.errors import EvidenceError, TwitchbnError, shorten
 from twitchbn.inference import Model, QueryResult
 
@@ -147,20 +147,8 @@ def save_scenario(path: str | Path, result: QueryResult) -> Path:
 
 
 def parse_scenario(text: str | bytes, model: Model, name: str = "scenario") -> dict[str, str]:
-    """Evidence of a scenario file's text (a result document or a plain object); validated."""
-    if isinstance(text, bytes):
-        try:
-            text = text.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise EvidenceError(f"{name} is not a UTF-8 text file; expected a JSON scenario") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise EvidenceError(f"{name} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
-    if isinstance(data, dict) and "evidence" in data:
-        data = data["evidence"]
-    if not isinstance(data, dict):
-        raise EvidenceError(f"{name} must hold a JSON object of variable to state; got {type(data).__name__}")
+    """Evidence of a scenario file's text (a result document or a plain object, at most 1 MB); validated."""
+    data = parse_evidence_json(user_text(text, INPUT_LIMIT, name), name)
     try:
         checked = model.check_evidence(data)
         model.query(checked)
@@ -172,15 +160,9 @@ def parse_scenario(text: str | bytes, model: Model, name: str = "scenario") -> d
 
 
 def load_scenario(path: str | Path, model: Model) -> dict[str, str]:
-    """Read and validate the scenario file at ``path``; returns its evidence."""
-    path = Path(path)
-    try:
-        text = path.read_bytes()
-    except FileNotFoundError:
-        raise EvidenceError(f"scenario file '{shorten(path.name)}' does not exist") from None
-    except OSError as exc:
-        raise EvidenceError(f"scenario file '{shorten(path.name)}' cannot be read ({exc.__class__.__name__})") from None
-    return parse_scenario(text, model, name=f"scenario '{shorten(path.name)}'")
+    """Read and validate the scenario file at ``path`` (a regular file of at most 1 MB); returns its evidence."""
+    name = f"scenario '{shorten(Path(path).name)}'"
+    return parse_scenario(read_user_file(path, INPUT_LIMIT, name), model, name=name)
 
 
 def list_scenarios(directory: str | Path) -> list[str]:
