@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import numpy as np
@@ -181,3 +182,10 @@ def test_cli_evaluate_reports_figures_for_a_case_file():
     out = run_cli("evaluate", REPO / "tests" / "cases" / "own_cases.yaml")
     assert out.returncode == 0, out.stderr
     assert re.match(r"own_cases\.yaml: \d+ cases; first \d+% of \d+, top 3 \d+% of \d+, required in view", out.stdout)
+
+
+def test_a_case_file_that_is_not_a_regular_file_is_refused_without_reading_it(tmp_path):
+    fifo = tmp_path / "cases.yaml"
+    os.mkfifo(fifo)
+    out = run_cli("evaluate", fifo)
+    assert (out.returncode, out.stderr) == (2, "twitchbn: error: case file 'cases.yaml' must be a regular file; got a FIFO (named pipe)\n")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -143,8 +144,8 @@ def test_a_dont_miss_threshold_above_one_is_refused(kb_copy: Path):
     ({"level": "soon"}, "dont_miss.level must be one of self_care, see_doctor, urgent; got 'soon'"),
     ({"reason": " "}, "dont_miss.reason must be a non-empty string; got ' '"),
     ({"conditions": []}, "dont_miss.conditions must be a list of at least 1 entry; got []"),
-    ({"threshhold": 0.05},
-     "unknown key 'threshhold' in dont_miss; valid keys: conditions, threshold, lift, rare_threshold, rare_lift, probable, max, level, reason, source"),
+    ({"threshhold": 0.05}, "unknown key 'threshhold' in dont_miss; valid keys: conditions, threshold, lift, rare_threshold, "
+                           "rare_lift, probable, max, level, reason, source"),
 ], ids=lambda v: next(iter(v)) if isinstance(v, dict) else "")
 def test_every_key_of_dont_miss_is_checked(kb_copy: Path, change: dict, fault: str):
     edit(kb_copy, "triage.yaml", lambda d: d.update(dont_miss={**DONT_MISS, **change}))
@@ -185,3 +186,12 @@ def test_other_commands_show_the_first_fault_and_point_to_validate(kb_copy: Path
         "twitchbn: error: triage.yaml: unknown key 'likley'; valid keys: floors, likely, everyday_causes, unexplained, "
         f"persistent, dont_miss (and 1 more fault(s); 'twitchbn validate {kb_copy}' lists them all)\n"
     )
+
+
+def test_a_number_of_thousands_of_digits_is_one_line_naming_the_file(kb_copy: Path):
+    path = kb_copy / "conditions.yaml"
+    text = re.sub(r"baseline: \{p: [0-9.e-]+", "baseline: {p: " + "1" * 5000, path.read_text(encoding="utf-8"), count=1)
+    path.write_text(text, encoding="utf-8")  # an integer of 5,000 digits: YAML cannot convert it
+    done = run_cli("validate", kb_copy)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == "twitchbn: error: conditions.yaml: must be valid YAML with numbers of at most 4,300 digits; got a longer one\n"

@@ -17,6 +17,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from twitchbn._files import INPUT_LIMIT, read_user_text
 from twitchbn.errors import CaseFileError, shorten
 from twitchbn.inference import Model
 
@@ -54,9 +55,10 @@ def _yes_no(value: object) -> object:
 def load_cases(path: str | Path) -> list[Case]:
     """Read a YAML list of cases; a malformed one raises ``CaseFileError`` naming file, case and key."""
     path = Path(path)
+    text = read_user_text(path, INPUT_LIMIT, f"case file '{shorten(path.name, keep_end=True)}'")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raw = yaml.safe_load(text)
+    except (yaml.YAMLError, ValueError) as exc:
         raise CaseFileError(f"{path.name}: cannot be read as YAML ({shorten(exc, 80)})", path=str(path)) from None
     if not isinstance(raw, list):
         raise CaseFileError(f"{path.name}: cases must be a YAML list; got {type(raw).__name__}", path=str(path))

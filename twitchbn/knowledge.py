@@ -189,7 +189,9 @@ def _read(root: Path, name: str, model: type[M], faults: Faults) -> M | None:
         faults.add(f"{name}{line}", f"must be valid YAML; {problem}")
         return None
     except ValueError as exc:  # a value YAML cannot convert: an integer of thousands of digits, a 13th month
-        faults.add(name, f"must be valid YAML; {shorten(str(exc).split(':')[0], 80)}")
+        problem = (" with numbers of at most 4,300 digits; got a longer one" if "integer string conversion" in str(exc)
+                   else f"; {shorten(str(exc).split(':')[0], 80)}")
+        faults.add(name, f"must be valid YAML{problem}")
         return None
     parsed, found = schema.parse(model, raw, name)
     faults.items.extend(found)
