@@ -32,7 +32,7 @@ SHOWN_FIRST = 3  # the head of the differential; a likely condition ranked below
 class QueryResult:
     """The answer to one query: evidence, ranked conditions, triage, and the model's identity.
 
-    ``dont_miss``: serious conditions the evidence keeps in play (at most 3, most probable first).
+    ``dont_miss``: serious conditions the evidence keeps in play (at most 3, those the findings raised most first).
     ``also_present``: conditions probably present (the triage ``likely`` rule) that rank below the
     head of the differential because they explain little of the twitching.
     """
