@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: lab app test lint bench browser notebooks clean fuzz
+.PHONY: lab app serve test lint bench browser notebooks clean fuzz
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,13 @@ lab: $(STAMP)
 ## app: set up and serve the explorer as a standalone Voila page on 127.0.0.1:8866
 app: $(STAMP)
 	$(BIN)/voila notebooks/01_explore.ipynb --no-browser --Voila.ip=127.0.0.1 --port=8866 --VoilaExecutor.timeout=60
+
+## serve: serve the explorer to a class on 127.0.0.1:$(PORT): a preheated kernel pool, culling of closed pages,
+## timeouts sized for load (serve/voila.py; README, "Serving a class")
+PORT ?= 8866
+
+serve: $(STAMP)
+	$(BIN)/voila notebooks/01_explore.ipynb --Voila.config_file_paths=serve --port=$(PORT)
 
 ## browser: make sure Debian's Chromium is installed (for the browser test)
 browser:
