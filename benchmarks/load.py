@@ -29,7 +29,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -40,7 +39,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, free_port, isolated_env
+from benchmarks.servers import CHROMIUM, CHROMIUM_ARGS, free_port, isolated_env, stop_server
 from twitchbn.ui.render import evidence_key
 
 REPO = Path(__file__).resolve().parents[1]
@@ -108,18 +107,6 @@ def start_server(root: Path, port: int, pool: int | None, cull: int, interval: i
         proc = subprocess.Popen(args, cwd=REPO, env=isolated_env(root), stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
     return proc, log
-
-
-def stop_server(proc: subprocess.Popen) -> None:
-    """SIGTERM the server's process group, then SIGKILL it if it lingers."""
-    if proc.poll() is not None:
-        return
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(10)
 
 
 def kernel_pids(server_pid: int) -> list[int]:

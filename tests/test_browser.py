@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -23,39 +21,20 @@ from pathlib import Path
 import pytest
 
 import twitchbn
+from benchmarks.servers import CHROMIUM, CHROMIUM_ARGS, free_port, isolated_env, stop_server
 from twitchbn.ui.render import LEVELS, evidence_key, source_html, state_label
 
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "notebooks" / "01_explore.ipynb"
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 CASES = [
     {"twitch_eyelid": "yes", "sleep_hours": "under_7", "caffeine_intake": "high"},
     {"twitch_calf": "yes", "back_injury": "yes", "numbness_tingling": "yes"},
     {"twitch_arm": "yes", "muscle_weakness": "yes", "breathing_difficulty": "yes"},
 ]
 TIMEOUT_MS = 30_000
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def isolated_env(root: Path) -> dict[str, str]:
-    """The environment with every per-user directory pointed into ``root``."""
-    env = dict(os.environ)
-    for name in ("HOME", "JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR", "MPLCONFIGDIR",
-                 "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_RUNTIME_DIR", "XDG_STATE_HOME"):
-        path = root / name.lower()
-        path.mkdir(mode=0o700)
-        env[name] = str(path)
-    return env
 
 
 @pytest.fixture(scope="module")
@@ -83,12 +62,7 @@ def voila_url(tmp_path_factory) -> Iterator[str]:
                 time.sleep(0.2)
         yield f"http://127.0.0.1:{port}/"
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
+        stop_server(proc)
         log.close()
 
 
