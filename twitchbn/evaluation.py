@@ -108,9 +108,11 @@ class Grade:
 def grade(model: Model, case: Case) -> Grade:
     """Query the model with the case's evidence and mark each metric."""
     result = model.query(case.evidence)
-    top = tuple(str(i) for i in result.conditions.index)
-    dont_miss = tuple(result.dont_miss)
-    level = result.triage.level
+    return mark(case, tuple(str(i) for i in result.conditions.index), tuple(result.dont_miss), result.triage.level)
+
+
+def mark(case: Case, top: tuple[str, ...], dont_miss: tuple[str, ...], level: str) -> Grade:
+    """Mark an answer to a case: a ranking, a can't-miss list and a triage level (the model's or a student's)."""
     marks: dict[str, bool | None] = {
         "top1": top[0] in case.top1_any,
         "top3": any(c in top[:3] for c in case.top1_any),
