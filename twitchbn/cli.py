@@ -288,6 +288,59 @@ def _add_batch_command(sub: argparse._SubParsersAction) -> None:
     b.set_defaults(func=cmd_batch)
 
 
+def cmd_cases_check(args: argparse.Namespace) -> int:
+    """Validate a teaching pack (every fault, one line each, exit 2) and say per file whether the model agrees (exit 1 if not)."""
+    from twitchbn.teaching.pack import PackError, check_pack, load_pack
+
+    model = _model(args)
+    try:
+        pack = load_pack(args.path, model)
+    except PackError as exc:
+        for fault in exc.faults:
+            print(f"twitchbn: error: {printable(fault)}", file=sys.stderr)
+        return 2
+    checks = check_pack(pack, model)
+    if args.json:
+        print(json.dumps({c.item.id: {"file": c.item.file, "kind": c.item.kind, "status": c.status, "problems": list(c.problems),
+                                      "failed_claims": list(c.failed_claims), "disagreement": c.item.disagreement} for c in checks},
+                         indent=2))
+    else:
+        for check in checks:
+            print(check.line())
+        agree = sum(c.status == "agrees" for c in checks)
+        intended = sum(c.status == "intended" for c in checks)
+        print(f"{pack.path}: {len(pack.lessons)} lessons, {len(pack.cases)} quiz cases; {agree} agree with the model, "
+              f"{intended} disagree as intended, {len(checks) - agree - intended} need the author's attention")
+    return 0 if all(c.ok for c in checks) else 1
+
+
+def cmd_cases_handout(args: argparse.Namespace) -> int:
+    from twitchbn._files import atomic_write_text
+    from twitchbn.teaching.handout import handout_html
+    from twitchbn.teaching.pack import load_pack
+
+    model = _model(args)
+    pack = load_pack(args.path, model)
+    written = atomic_write_text(args.output, handout_html(pack, model))
+    print(f"twitchbn: handout of {len(pack.items)} pages written to {printable(str(written))}", file=sys.stderr)
+    return 0
+
+
+def _add_cases_command(sub: argparse._SubParsersAction) -> None:
+    cases = sub.add_parser("cases", help="teaching packs of lessons and quiz cases: check one, print a handout")
+    inner = cases.add_subparsers(dest="cases_command", required=True, parser_class=_Parser)
+    check = inner.add_parser("check", help="validate a pack and report, per lesson and case, whether the model agrees")
+    check.add_argument("path", nargs="?", default=None, type=_path, metavar="DIR", help="the pack (default: the shipped one)")
+    check.add_argument("--json", action="store_true", help="one JSON document instead of lines")
+    check.add_argument("--kb", type=_path, metavar="DIR", help="knowledge base directory (default: the shipped twitchbn/data/)")
+    check.set_defaults(func=cmd_cases_check)
+    handout = inner.add_parser("handout", help="write a printable HTML handout, one page per lesson and case")
+    handout.add_argument("path", nargs="?", default=None, type=_path, metavar="DIR", help="the pack (default: the shipped one)")
+    handout.add_argument("-o", "--output", required=True, type=_path, metavar="FILE.html", help="the HTML file to write")
+    handout.add_argument("--kb", type=_path, metavar="DIR", help="knowledge base directory (default: the shipped twitchbn/data/)")
+    handout.set_defaults(func=cmd_cases_handout)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="twitchbn", description=f"Explore the causes of muscle twitching with a Bayesian network. {DISCLAIMER}")
     parser.add_argument("--version", action="version", version=f"twitchbn {_version()}")
@@ -316,6 +369,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_reasoning_commands(sub)
     _add_batch_command(sub)
+    _add_cases_command(sub)
     return parser
 
 
