@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks import heavy as heavy_evidence
 from benchmarks import optional
 from benchmarks.agrum import BUDGET_GB, TOLERANCE, Agreement, AgrumReference, OverBudgetError, answers
 from benchmarks.report import machine, table, write
@@ -127,9 +128,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "intervals": optional.intervals(model, list(es.sets[: 3 if args.quick else INTERVAL_SETS])),
         "batch": optional.batch(model, list(batch_sets.sets), list({tuple(sorted(s.evidence.items())): s for s in cases}.values())),
     }
+    heavy = heavy_evidence.heavy(model, per_count=2 if args.quick else heavy_evidence.SETS_PER_COUNT)
     twitchbn_peak = peak_mb()
     reference = AgrumReference(model, budget_gb=args.agrum_budget)
     theirs, agreement = _theirs(reference, es, answers_)
+    heavy_evidence.add_agrum(model, heavy, reference)
     buckets, slowest = _breakdown(model, es, ours, theirs)
     timed = [t for t in theirs if t is not None]
     return {
@@ -145,6 +148,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "ratio": _comparison(ours, theirs),
         "by_positive_findings": buckets,
         "slowest": slowest,
+        "heavy": heavy,
         **sections,
         "memory": {"twitchbn_mb": twitchbn_peak, "with_pyagrum_mb": peak_mb(), "cold_start_mb": cold["child_peak_mb"]},
         "agreement": {"max_abs_diff": agreement.max_abs_diff, "where": agreement.where, "sets": agreement.checked,

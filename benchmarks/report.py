@@ -9,6 +9,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from benchmarks.heavy import lines as heavy_lines
+
 TARGETS = {
     "cold_start_s": 3.0,
     "query_median_ms": 20.0,
@@ -130,6 +132,7 @@ def table(r: dict[str, Any]) -> str:
     lines += ["", "query time by positive findings: twitchbn median / pyAgrum median (sets, of which over pyAgrum's budget)"]
     lines += [f"  {k:>5}: {_ms(v['twitchbn_ms'])} / {_ms(v['pyagrum_ms'])}  ({v['sets']}, {v['pyagrum_over_budget']})"
               for k, v in r["by_positive_findings"].items()]
+    lines += ["", *heavy_lines(r["heavy"])]
     lines += ["", "slowest sets for twitchbn:"]
     lines += [f"  {x['name']}: {x['findings']} findings, {x['positive']} positive — twitchbn {_ms(x['twitchbn_ms'])}, "
               f"pyAgrum {_ms(x['pyagrum_ms']) if x['pyagrum_ms'] is not None else 'over budget'}" for x in r["slowest"]]

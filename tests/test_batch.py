@@ -84,7 +84,7 @@ def test_batch_equals_single_queries_on_random_cases(model):
 def test_cases_too_wide_for_the_fixed_order_take_an_order_of_their_own_and_stay_exact(model, monkeypatch):
     rows, columns = random_cases(model, 80, seed=9)
     widths = model.engine.each_widths([model.variant({k: v for k, v in r.items() if k != "id"}) for r in rows])
-    monkeypatch.setattr(batch, "MAX_ENTRIES", int(np.median(widths)))  # half the cases leave the compiled pass
+    monkeypatch.setattr(batch, "EACH_ENTRIES", int(np.median(widths)))  # half the cases leave the compiled pass
     assert_equals_queries(model, run_batch(model, read_cases(to_csv(rows, columns), settable(model))), rows, top=3)
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from benchmarks.agrum import TOLERANCE, AgrumReference, EnginesDisagreeError, agreement
-from benchmarks.sets import MAX_FINDINGS, case_sets, evidence_sets, refusal
+from benchmarks.sets import MAX_FINDINGS, case_sets, evidence_sets, positive_findings, refusal
 from twitchbn.model import cause_node
 
 SEED = 6
@@ -80,3 +80,26 @@ def test_agreement_check_fails_loudly_when_the_reference_network_differs(model, 
     message = r"^twitchbn and pyAgrum disagree by .* \(more than 1e-09\) on (probability|explains) of \w+ for evidence set random:"
     with pytest.raises(EnginesDisagreeError, match=message):
         found.check()
+
+
+def test_heavy_sets_hold_exactly_k_positive_findings_and_are_seeded(model):
+    from benchmarks.heavy import heavy_sets
+
+    sets = heavy_sets(model, 8, 3, seed=4)
+    assert sets == heavy_sets(model, 8, 3, seed=4)
+    assert all(positive_findings(model, s) == 8 for s in sets)
+    (everything,) = heavy_sets(model, None, 3, seed=4)
+    assert positive_findings(model, everything) == sum(1 for f in model.kb.findings if f.links)
+
+
+def test_heavy_section_counts_refusals_instead_of_hiding_them(model, monkeypatch):
+    from benchmarks import heavy
+
+    monkeypatch.setattr(heavy, "COUNTS", (4, 25))
+    section = heavy.heavy(model, per_count=1)
+    rows = section["by_positive"]
+    assert list(rows) == ["4", "25", "all"]
+    assert rows["4"]["query"]["answered"] == 1
+    assert rows["all"]["query"]["refused"] + rows["all"]["query"]["answered"] == 1
+    printed = "\n".join(heavy.lines(section))
+    assert "all" in printed and "answered" in printed

@@ -265,7 +265,8 @@ def test_compiled_pass_matches_enumeration_on_sub_networks_of_the_real_knowledge
     assert checked >= 120
 
 
-def test_compiled_pass_equals_the_sweep_on_random_real_cases(model: Model):
+def test_compiled_pass_equals_the_sweep_on_random_real_cases(model: Model, monkeypatch):
+    monkeypatch.setattr(engine_module, "COMPILED_ABOVE", 1 << 40)  # the sweep stays in numpy
     rng = np.random.default_rng(13)
     evidences = [random_evidence(model.kb, rng, max_size=12) for _ in range(300)]
     variants = [model.variant(e) for e in evidences]
@@ -280,15 +281,37 @@ def test_compiled_pass_equals_the_sweep_on_random_real_cases(model: Model):
         assert abs(each.log_z[b] - sweep.log_z[0]) <= 1e-10
         if marginals[b]:
             np.testing.assert_allclose(each.status[b], sweep.status[0], rtol=0, atol=EXACT, err_msg=str(evidences[b]))
+            np.testing.assert_allclose(each.exposures[b], sweep.exposures[0], rtol=0, atol=EXACT, err_msg=str(evidences[b]))
             compared += 1
         else:
             assert not each.status[b].any()
     assert compared >= 150
 
 
+WIDE = {"twitch_eyelid": "yes", "twitch_arm": "yes", "twitch_calf": "yes", "twitch_hand": "yes", "twitch_thigh": "yes",
+        "problem_duration": "over_1_month", "twitch_frequency": "frequent", "muscle_weakness": "yes", "laterality": "one_side",
+        "painful": "yes", "twitch_face": "yes", "sleep_hours": "under_7"}
+
+
+def test_a_wide_query_takes_the_compiled_pass_and_equals_the_numpy_sweep(model: Model, monkeypatch):
+    evidence = model.check_evidence(WIDE)
+    variants = [Variant(), model.no_everyday_variant()]
+    assert model.engine.width(model._indices(evidence), variants) > engine_module.COMPILED_ABOVE
+    calls = []
+    monkeypatch.setattr(model.engine, "each", lambda *a, _each=model.engine.each: calls.append(1) or _each(*a))
+    compiled = model.sweep(evidence, variants)
+    assert calls
+    monkeypatch.setattr(engine_module, "COMPILED_ABOVE", 1 << 40)
+    numpy_pass = model.sweep(evidence, variants)
+    assert len(calls) == 1
+    np.testing.assert_allclose(compiled.log_z, numpy_pass.log_z, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(compiled.status, numpy_pass.status, rtol=0, atol=EXACT)
+    np.testing.assert_allclose(compiled.exposures, numpy_pass.exposures, rtol=0, atol=EXACT)
+
+
 def test_compiled_pass_refuses_what_it_cannot_hold(model: Model):
     heavy = model.variant({f: "yes" for f in HEAVY})
-    with pytest.raises(twitchbn.EvidenceTooComplexError, match="case 2 would need tables"):
+    with pytest.raises(twitchbn.EvidenceTooComplexError, match=r"\(case 2\) would need tables"):
         model.engine.each([Variant(), heavy])
     f = model.engine.finding_ids.index("problem_duration")
     with pytest.raises(ValueError, match="two states"):

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from twitchbn._files import CASES_LIMIT, atomic_write_text, read_user_text, user_text
-from twitchbn.engine import CAUSING, MAX_ENTRIES, Variant
+from twitchbn.engine import CAUSING, EACH_ENTRIES, Variant
 from twitchbn.errors import EvidenceError, EvidenceTooComplexError, ImpossibleEvidenceError, TwitchbnError, closest, shorten
 
 ON_ERROR = ("skip", "refuse")
@@ -189,7 +189,7 @@ def _solve(model: Any, cases: list[_Case], top: int, records: dict, bad: list[Ba
     big in its fixed order takes ``Engine.sweep`` with an order of its own, as a query would.
     """
     engine = model.engine
-    fits = engine.each_widths([case.variant for case in cases]) <= MAX_ENTRIES
+    fits = engine.each_widths([case.variant for case in cases]) <= EACH_ENTRIES
     fast = [case for case, ok in zip(cases, fits, strict=True) if ok]
     variants = [v for case in fast for v in (case.variant, model.no_everyday_variant(case.variant))]
     both = engine.each(variants, marginals=[True, False] * len(fast))

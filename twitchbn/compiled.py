@@ -10,7 +10,8 @@ small tables. This kernel runs the same pass per case with that case's own front
   states the case allows) and one bit per positive finding whose parents are not all visited;
 * a step builds its table over (status, exposures and findings open during the step), lets its
   condition move each open finding's "already reached the observed state" bit, sums out what
-  leaves, and rescales; the backward pass gives every condition's status marginal.
+  leaves, and rescales; the backward pass gives every condition's status marginal and every
+  exposure's marginal.
 
 The arithmetic is the same sum of non-negative terms as ``Engine.sweep``; the tests hold the two
 to 1e-12 on many cases. numba is imported only when batch scoring first needs it.
@@ -83,8 +84,9 @@ def structure(engine: Engine, plan: Plan) -> Structure:
 
 
 def run(st: Structure, unary: np.ndarray, xprior: np.ndarray, log_const: np.ndarray,
-        pos_start: np.ndarray, pos_f: np.ndarray, pos_s: np.ndarray, marginals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """log P(evidence) (B,) and status marginals (B, nc, 3; zero where ``marginals`` is False) of each case.
+        pos_start: np.ndarray, pos_f: np.ndarray, pos_s: np.ndarray, marginals: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """log P(evidence) (B,), status marginals (B, nc, 3) and exposure marginals (B, nx, max card,
+    zero-padded) of each case; the marginals are zero where ``marginals`` is False.
 
     ``unary`` (B, nc, 3), ``xprior`` (B, nx, max card) and ``log_const`` (B,) are the cases'
     product-form evidence (``Engine._factors``); case b's positive findings with parents are
@@ -211,6 +213,7 @@ def _run(order, x_first, x_last, cp_stride, p3_start, p3, f_first, f_last, paren
     nx, maxcard = xprior.shape[1], xprior.shape[2]
     log_z = np.empty(nb)
     status = np.zeros((nb, nc, 3))
+    xmarg = np.zeros((nb, nx, maxcard))
     for b in range(nb):
         fs = pos_f[pos_start[b] : pos_start[b + 1]]
         ss = pos_s[pos_start[b] : pos_start[b + 1]]
@@ -230,6 +233,8 @@ def _run(order, x_first, x_last, cp_stride, p3_start, p3, f_first, f_last, paren
                     mass += xprior[b, x, s]
             if x_first[x] < 0 or nstates[x] == 0:
                 logc += math.log(mass) if mass > 0.0 else -math.inf
+                for s in range(maxcard):  # outside the frontier: its (clamped) prior
+                    xmarg[b, x, s] = xprior[b, x, s] / mass if mass > 0.0 else 0.0
         log_z[b] = -math.inf
         if logc == -math.inf:
             continue
@@ -284,6 +289,13 @@ def _run(order, x_first, x_last, cp_stride, p3_start, p3, f_first, f_last, paren
             if total > 0.0:
                 for t in range(3):
                     status[b, c, t] /= total
+            for v in range(nv):  # an exposure entering the frontier here: its marginal from this step
+                if lay[KIND, v] == 0 and not lay[IS_IN, v] and total > 0.0:
+                    x = lay[INDEX, v]
+                    for u in range(nu):
+                        d = (u // lay[STRIDE, v]) % lay[CARD, v]
+                        xmarg[b, x, states[x, d]] += (table[0, u] * grad[0, u] + table[1, u] * grad[1, u]
+                                                      + table[2, u] * grad[2, u]) / total
             for v in range(nv - 1, -1, -1):  # the moves and openings, transposed, in reverse
                 if lay[KIND, v] == 1:
                     f, s = fs[lay[INDEX, v]], ss[lay[INDEX, v]]
@@ -297,4 +309,4 @@ def _run(order, x_first, x_last, cp_stride, p3_start, p3, f_first, f_last, paren
                     new[index[IN, u]] += acc * base[u]
             top = new.max()
             beta = new / top if top > 0.0 else new
-    return log_z, status
+    return log_z, status, xmarg

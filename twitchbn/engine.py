@@ -40,6 +40,10 @@ from twitchbn.params import LinkTables, Params, point_params, take_rows
 ABSENT, QUIET, CAUSING = 0, 1, 2
 _CLAMP = {"c": np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]]), "k": np.array([[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]])}  # status masks by state
 MAX_ENTRIES = 1 << 21  # largest table (entries, all variants of a chunk) a sweep may build: ~16 MB
+# Step-table entries the compiled pass may keep for one case's backward pass (about 19 bytes an
+# entry with its index rows: ~160 MB), and the width above which a single query goes through it.
+EACH_ENTRIES = 1 << 23
+COMPILED_ABOVE = 1 << 16
 _LETTERS = string.ascii_letters
 
 
@@ -116,11 +120,10 @@ class Engine:
         plan = self._plan(evidence, variants)
         order, span = plan.order, plan.span
         width = self.planner.widest(span)
+        if width > COMPILED_ABOVE and pb == 1:  # wide tables: the compiled pass, each variant on its own
+            return self.each([self.merge(evidence, variant) for variant in variants], [marginals] * B)
         if width > MAX_ENTRIES:
-            raise EvidenceTooComplexError(
-                f"exact inference for this evidence would need tables of {width:,} entries (limit {MAX_ENTRIES:,}): "
-                f"too many findings are set to a state other than the first at once; leave some of them unknown"
-            )
+            raise _too_complex(width, MAX_ENTRIES)
         rows = max(1, MAX_ENTRIES // width)
         if rows < B:  # memory-bounded chunks of variants (rows are independent)
             parts = [self._chunk(evidence, variants, start, min(B, start + rows), marginals) for start in range(0, B, rows)]
@@ -277,11 +280,11 @@ class Engine:
 
     def each(self, variants: list[Variant], marginals: list[bool] | None = None) -> Sweep:
         """``sweep`` of each variant on its own frontier, compiled (``twitchbn.compiled``): log
-        P(evidence, variant) and, where ``marginals`` says so (default: all), condition status
-        marginals (no exposure marginals).
+        P(evidence, variant) and, where ``marginals`` says so (default: all), condition status and
+        exposure marginals.
 
-        For many unrelated cases (batch scoring); needs the point parameters. A variant whose
-        tables would exceed ``MAX_ENTRIES`` is refused as ``sweep`` refuses it.
+        For many unrelated cases (batch scoring) and for single queries too wide for ``sweep``;
+        needs the point parameters. A variant whose tables would exceed ``EACH_ENTRIES`` is refused.
         """
         from twitchbn import compiled
 
@@ -291,12 +294,9 @@ class Engine:
         for x, prior in enumerate(xprior):
             priors[:, x, : prior.shape[1]] = prior
         widths = self.each_widths(variants)
-        if widths.max(initial=0) > MAX_ENTRIES:
+        if widths.max(initial=0) > EACH_ENTRIES:
             b = int(np.argmax(widths))
-            raise EvidenceTooComplexError(
-                f"exact inference for case {b + 1} would need tables of {int(widths[b]):,} entries (limit {MAX_ENTRIES:,}): "
-                f"too many findings are set to a state other than the first at once; leave some of them unknown"
-            )
+            raise _too_complex(int(widths[b]), EACH_ENTRIES, f" (case {b + 1})" if B > 1 else "")
         start, found, states = [0], [], []
         for b, variant in enumerate(variants):
             held = self._positive({}, variant, b)
@@ -305,12 +305,26 @@ class Engine:
             start.append(len(found))
         as_int = {"dtype": np.int64}
         wanted = np.ones(B, dtype=bool) if marginals is None else np.asarray(marginals, dtype=bool)
-        log_z, status = compiled.run(self._broad.structure, unary, priors, log_const, np.asarray(start, **as_int),
+        log_z, status, exposures = compiled.run(self._broad.structure, unary, priors, log_const, np.asarray(start, **as_int),
                                      np.asarray(found, **as_int), np.asarray(states, **as_int), wanted)
-        return Sweep(log_z, status, None)
+        return Sweep(log_z, status, exposures)
+
+    def merge(self, evidence: dict[str, int], variant: Variant) -> Variant:
+        """Base evidence (variable id -> state index) and a variant as one variant."""
+        clamps, at_most, positive = list(variant.clamps), list(variant.at_most), list(variant.positive)
+        for var, state in evidence.items():
+            key = self.key(var)
+            if key[0] != "f":
+                clamps.append((key, state))
+            elif state == 0:
+                at_most.append((key[1], 0))
+            else:
+                positive.append((key[1], state))
+        return Variant(tuple(clamps), tuple(at_most), tuple(positive))
 
     def each_widths(self, variants: list[Variant]) -> np.ndarray:
-        """Entries of the largest table ``each`` builds for each variant (exposures at full size)."""
+        """Entries ``each`` keeps for each variant's backward pass: the sum over steps of its
+        tables (exposures at full size)."""
         held = np.zeros((len(variants), len(self.finding_ids)))
         for b, variant in enumerate(variants):
             held[b, [f for f, _ in variant.positive]] = 1.0
@@ -391,12 +405,20 @@ class _Broad:
         self.engine = engine
 
     def widths(self, held: np.ndarray) -> np.ndarray:
-        """Largest step table per case ((cases, findings) 0/1 positive findings): exposures x
-        findings open x status."""
-        return (3 * self.exposure_size * 2.0 ** (held @ self.open)).max(axis=1, initial=0)
+        """Entries of the step tables summed over steps, per case ((cases, findings) 0/1 positive
+        findings): exposures x findings open x status. The compiled pass keeps them all for its
+        backward pass, so this bounds its memory."""
+        return (3 * self.exposure_size * 2.0 ** (held @ self.open)).sum(axis=1)
 
     @cached_property
     def structure(self):
         from twitchbn import compiled
 
         return compiled.structure(self.engine, self.plan)
+
+
+def _too_complex(entries: int, limit: int, where: str = "") -> EvidenceTooComplexError:
+    return EvidenceTooComplexError(
+        f"exact inference for this evidence{where} would need tables of {entries:,} entries (limit {limit:,}): "
+        f"too many findings are set to a state other than the first at once; leave some of them unknown"
+    )

@@ -191,16 +191,7 @@ class Model:
     def variant(self, checked: Mapping[str, str]) -> Variant:
         """Checked evidence as one engine ``Variant``: clamps for exposures, conditions and cause
         nodes, "at most the first state" for first-state findings, the rest as positive findings."""
-        clamps, at_most, positive = [], [], []
-        for variable, state in checked.items():
-            key, index = self.engine.key(variable), self.states(variable).index(state)
-            if key[0] != "f":
-                clamps.append((key, index))
-            elif index == 0:
-                at_most.append((key[1], 0))
-            else:
-                positive.append((key[1], index))
-        return Variant(tuple(clamps), tuple(at_most), tuple(positive))
+        return self.engine.merge(self._indices(checked), Variant())
 
     def no_everyday_variant(self, base: Variant | None = None) -> Variant:
         """``base`` plus "no everyday cause is causing the twitching" (for triage)."""
