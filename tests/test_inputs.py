@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from twitchbn.cli import main, read_evidence
 from twitchbn.errors import InputFileError, TwitchbnError, shorten
 from twitchbn.interop import read_network
 from twitchbn.ui.explorer import Explorer
-from twitchbn.ui.state import load_scenario, parse_scenario
+from twitchbn.ui.state import parse_scenario
 
 DEEP = "[" * 100_000 + "]" * 100_000
 HUGE = '{"twitch_eyelid": ' + "9" * 5000 + "}"
@@ -92,12 +93,6 @@ def test_a_file_longer_than_its_size_says_is_still_cut_at_the_limit():
     assert str(err.value) == "evidence file 'status' must be at most 0.0001 MB (100 bytes); got more than 100 bytes"
 
 
-def test_a_scenario_fifo_is_refused_without_blocking(tiny, fifo):
-    exc = within(30, lambda: load_scenario(fifo, tiny))
-    assert isinstance(exc, InputFileError)
-    assert str(exc) == "scenario 'pipe.json' must be a regular file; got a FIFO (named pipe)"
-
-
 def test_an_uploaded_scenario_over_1_mb_is_refused(tiny):
     with pytest.raises(InputFileError) as err:
         parse_scenario(b" " * (INPUT_LIMIT + 1), tiny, name="file 'big.json'")
@@ -139,9 +134,7 @@ def test_an_empty_path_is_refused_not_ignored(capsys, argv):
     assert refused(capsys, *argv) == f"argument {option}: must be a path; got an empty string (see 'twitchbn {argv[0]} --help')"
 
 
-def test_an_empty_path_is_refused_by_the_api(tiny):
-    with pytest.raises(InputFileError, match=r"^scenario '' must be a file path; got an empty string$"):
-        load_scenario("", tiny)
+def test_an_empty_path_is_refused_by_the_api():
     with pytest.raises(InputFileError, match=r"^output file must be a file path; got an empty string$"):
         atomic_write_text("", "x")
 
@@ -181,16 +174,16 @@ def test_a_flag_still_wins_over_the_file(tmp_path):
 
 
 @pytest.mark.parametrize(("content", "message"), [
-    (DEEP, "scenario 'bad.json' must be valid JSON; got arrays or objects nested too deeply to read"),
-    (HUGE, "scenario 'bad.json' must be valid JSON with numbers of at most 4,300 digits; got one of 5,000 digits"),
+    (DEEP, "file 'bad.json' must be valid JSON; got arrays or objects nested too deeply to read"),
+    (HUGE, "file 'bad.json' must be valid JSON with numbers of at most 4,300 digits; got one of 5,000 digits"),
     ('{"evidence": {"twitch_eyelid": "yes", "twitch_eyelid": "no"}}',
-     "key 'twitch_eyelid' of scenario 'bad.json' must appear once; got 'yes' and 'no'"),
+     "key 'twitch_eyelid' of file 'bad.json' must appear once; got 'yes' and 'no'"),
 ])
-def test_loading_a_malformed_scenario_shows_one_line_naming_the_file(tiny, tmp_path, content, message):
-    explorer = Explorer(tiny, scenario_dir=tmp_path)
-    (tmp_path / "bad.json").write_text(content)
-    explorer.refresh_saved("bad")
-    explorer.load_button.click()
+def test_uploading_a_malformed_scenario_shows_one_line_naming_the_file(tiny, content, message):
+    explorer = Explorer(tiny)
+    data = content.encode()
+    explorer.upload.value = ({"name": "bad.json", "type": "application/json", "size": len(data), "content": memoryview(data),
+                              "last_modified": datetime(2024, 1, 1, tzinfo=UTC)},)
     shown = html.unescape(explorer.message.value)
     assert message in shown and "unexpected error" not in shown
     assert explorer.state.evidence == {}
@@ -203,7 +196,6 @@ def test_a_utf8_bom_is_accepted_by_the_cli_the_explorer_and_batch(capsys, tiny, 
     evidence.write_bytes(bom + b'{"twitch_eyelid": "yes"}')
     assert main(["query", "--kb", str(TINY), "--evidence-file", str(evidence), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["evidence"] == {"twitch_eyelid": "yes"}
-    assert load_scenario(evidence, tiny) == {"twitch_eyelid": "yes"}
     assert parse_scenario("\ufeff{}", tiny) == {}
     cases = tmp_path / "c.csv"
     cases.write_bytes(bom + b"twitch_eyelid\nyes\n")

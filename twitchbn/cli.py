@@ -122,6 +122,16 @@ def cmd_query(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from twitchbn._files import atomic_write_text
+    from twitchbn.report import case_summary
+
+    model = _model(args)
+    written = atomic_write_text(args.output, case_summary(model, read_evidence(args.evidence, args.evidence_file), serious=args.serious))
+    print(f"twitchbn: case summary written to {printable(str(written))}", file=sys.stderr)
+    return 0
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from twitchbn.inference import Model
     from twitchbn.knowledge import load_knowledge
@@ -349,6 +359,16 @@ def build_parser() -> argparse.ArgumentParser:
     q = sub.add_parser("query", help="posteriors, ranked differential and triage for some evidence")
     add_evidence_options(q)
     q.set_defaults(func=cmd_query)
+
+    r = sub.add_parser("report", help="write the printable one-page case summary (HTML) for some evidence")
+    r.add_argument("-e", "--evidence", action="append", default=[], metavar="VAR=STATE",
+                   help="a finding or condition and its state (repeatable)")
+    r.add_argument("--evidence-file", type=_path, metavar="FILE.json",
+                   help="JSON object of variable -> state, at most 1 MB (a saved scenario also works)")
+    r.add_argument("--serious", action="store_true", help="next questions weighted towards ruling out serious conditions")
+    r.add_argument("-o", "--output", required=True, type=_path, metavar="FILE.html", help="the HTML file to write")
+    r.add_argument("--kb", type=_path, metavar="DIR", help="knowledge base directory (default: the shipped twitchbn/data/)")
+    r.set_defaults(func=cmd_report)
 
     v = sub.add_parser("validate", help="check a knowledge-base directory, listing every fault")
     v.add_argument("path", nargs="?", default=None, type=_path, metavar="DIR")

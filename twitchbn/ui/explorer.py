@@ -1,34 +1,42 @@
-"""The explorer: an evidence panel, the live ranked differential (with optional 90% intervals and
-the jointly most likely combination), which hand-set numbers matter, what-if, triage, why, next
-questions, reset, save / load / compare scenarios.
+"""The explorer: the findings on one side, the results always in view on the other.
 
-``Explorer(model)`` is a ``VBox``; its logic lives in ``ExplorerState``, its deeper panels in
-``panels`` and its HTML in ``render`` / ``render_panels``. Every callback is guarded: an error
-becomes a one-line message in the page.
+Results: what was entered (each item removable), the triage banner, the can't-miss list and the
+ranked differential (optionally with 90% intervals and the jointly most likely combination),
+then the best next questions, why, what-if and which hand-set numbers matter. Scenarios are
+downloaded to and uploaded from the visitor's own computer; a printable case summary downloads
+from the page.
+
+The ranking is computed in the widget callback (milliseconds); every heavier panel is computed
+afterwards in a background thread (``panels.Runner``) and a result for superseded evidence is
+dropped, so the newest evidence always wins and the page never freezes. ``Explorer(model)`` is
+a ``VBox``; its logic lives in ``ExplorerState``, its panels in ``panels`` and its HTML in
+``render`` / ``render_panels``. Every callback is guarded: an error becomes one line in the page.
 """
 
 from __future__ import annotations
 
+import base64
 import functools
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
 
-from twitchbn.errors import TwitchbnError, shorten
+from twitchbn.errors import shorten
 from twitchbn.inference import Model
+from twitchbn.report import case_summary_html
 from twitchbn.ui import render, render_panels
-from twitchbn.ui.panels import WHAT_IF_TITLE, ExplanationLine, SensitivityPanel, WhatIfPanel, guarded
-from twitchbn.ui.state import (
-    INTERVAL_DRAWS,
-    ExplorerState,
-    list_scenarios,
-    load_scenario,
-    parse_scenario,
-    save_scenario,
-    scenario_path,
+from twitchbn.ui.panels import (
+    STALE,
+    WHAT_IF_TITLE,
+    ExplanationLine,
+    Runner,
+    SensitivityPanel,
+    WhatIfPanel,
+    guarded,
+    heading,
 )
+from twitchbn.ui.state import INTERVAL_DRAWS, ExplorerState, parse_scenario, scenario_json
 from twitchbn.uncertainty import COVERAGE
 
 GROUPS = (
@@ -40,6 +48,8 @@ GROUPS = (
 UNKNOWN = "unknown"
 INTERVALS_LABEL = f"Show {100 * COVERAGE:.0f}% intervals ({INTERVAL_DRAWS} parameter draws)"
 SUBTITLE = "What could be causing this muscle twitching? Set the findings; the ranking updates at once."
+SCENARIO_FILE = "twitchbn-scenario.json"
+REPORT_FILE = "twitchbn-case-summary.html"
 
 
 def finding_groups(model: Model) -> list[tuple[str, list[tuple[str, str, tuple[str, ...]]]]]:
@@ -54,6 +64,16 @@ def finding_groups(model: Model) -> list[tuple[str, list[tuple[str, str, tuple[s
     return [(title, members) for title, members in out if members]
 
 
+def download_link(text: str, filename: str, mime: str, css: str) -> str:
+    """An anchor that saves ``text`` as ``filename`` on the visitor's computer (a data: URL; nothing is stored on the server)."""
+    data = base64.b64encode(text.encode("utf-8")).decode("ascii")
+    return f'<a class="{css}" download="{render.esc(filename)}" href="data:{mime};charset=utf-8;base64,{data}">'
+
+
+def _status(state: str, text: str) -> str:
+    return f'<div class="results-status" data-state="{state}">{render.esc(text)}</div>'
+
+
 class Explorer(widgets.VBox):
     """The explorer page. ``explorer.state`` holds evidence and result; the widgets only format.
 
@@ -61,94 +81,123 @@ class Explorer(widgets.VBox):
     ----------
     model : the compiled knowledge base (``twitchbn.load_model()``).
     evidence : starting evidence (validated; a refusal shows as a message).
-    scenario_dir : where scenarios are saved and listed.
     top : conditions shown before "show all".
     header : show the title and the disclaimer (a notebook that shows them itself passes False).
     """
 
-    def __init__(self, model: Model, evidence: Mapping[str, Any] | None = None, scenario_dir: str | Path = "scenarios", top: int = 10,
-                 header: bool = True):
+    def __init__(self, model: Model, evidence: Mapping[str, Any] | None = None, top: int = 10, header: bool = True):
         self.model = model
         self.state = ExplorerState(model)
-        self.scenario_dir = Path(scenario_dir)
+        self.runner = Runner()
         self.top = top
         self._syncing = False
+        self._intervals = None
         self.message = widgets.HTML(layout=widgets.Layout(min_height="0px"))
         self.message.add_class("ui-message")
+        kb = model.kb
 
+        # -- the findings ---------------------------------------------------------------------
         self.controls: dict[str, widgets.Dropdown] = {}
-        intro = ('<div class="tb-heading" style="font-size:17px">What does the person notice?</div>'
-                 '<div class="tb-note">Leave a question at “unknown” if you do not know the answer.</div>')
-        panel: list[widgets.Widget] = [widgets.HTML(intro)]
+        self.search = widgets.Text(placeholder="type to filter, e.g. sleep, weakness", description="Find a question",
+                                   continuous_update=True, style={"description_width": "initial"},
+                                   layout=widgets.Layout(width="100%"))
+        self.search.add_class("finding-search")
+        self.no_match = widgets.HTML()
+        self.sections: list[tuple[widgets.VBox, list[str]]] = []
+        panel: list[widgets.Widget] = [
+            heading("What does the person notice?"),
+            widgets.HTML('<div class="tb-note">Leave a question at “unknown” if you do not know the answer.</div>'),
+            self.search, self.no_match,
+        ]
         for title, members in finding_groups(model):
-            boxes = [self._control(fid, label, states) for fid, label, states in members]
-            grid = widgets.GridBox(boxes, layout=widgets.Layout(grid_template_columns="repeat(2, minmax(0, 1fr))", grid_gap="0px 14px"))
-            section = widgets.VBox([widgets.HTML(f'<div class="tb-heading">{render.esc(title)}</div>'), grid])
+            grid = widgets.GridBox([self._control(fid, label, states) for fid, label, states in members],
+                                   layout=widgets.Layout(grid_gap="0px 14px"))
+            section = widgets.VBox([heading(title, 3), grid])
             section.add_class("tb-panel")
             section.add_class("evidence-group")
+            self.sections.append((section, [fid for fid, _, _ in members]))
             panel.append(section)
         self.extra = widgets.HTML()
         panel.append(self.extra)
-        evidence_box = widgets.VBox(panel, layout=widgets.Layout(flex="0 1 620px", min_width="420px"))
+        evidence_box = widgets.VBox(panel, layout=widgets.Layout(min_width="0px"))
         evidence_box.add_class("evidence-panel")
 
+        # -- the results, first what is always in view --------------------------------------
+        self.status = widgets.HTML(_status("ready", ""))
         self.summary = widgets.HTML()
+        self.chips: dict[str, widgets.Button] = {}
+        for fid in self.controls:
+            chip = widgets.Button(layout=widgets.Layout(display="none", width="auto"), tooltip="Remove this finding")
+            chip.add_class("tb-chip")
+            chip.add_class(f"entered-{fid}")
+            chip.on_click(functools.partial(self._remove, fid))
+            self.chips[fid] = chip
+        self.entered = widgets.Box(list(self.chips.values()), layout=widgets.Layout(display="flex"))
+        self.entered.add_class("tb-chips")
+        self.entered.add_class("entered-findings")
+        pinned = widgets.VBox([self.status, self.summary, self.entered])
+        pinned.add_class("tb-pinned")
         self.triage = widgets.HTML()
-        self.dont_miss = widgets.HTML()
         self.triage.add_class("triage")
+        self.dont_miss = widgets.HTML()
         self.differential = widgets.HTML()
-        self.show_all = widgets.Checkbox(False, description=f"Show all {len(model.kb.conditions)} conditions", indent=False,
+        self.show_all = widgets.Checkbox(False, description=f"Show all {len(kb.conditions)} conditions", indent=False,
                                          layout=widgets.Layout(width="auto", margin="0 24px 0 0"))
         self.show_intervals = widgets.Checkbox(False, description=INTERVALS_LABEL, indent=False, layout=widgets.Layout(width="auto"))
         self.show_intervals.add_class("intervals-toggle")
         self.intervals_message = widgets.HTML()
-        self._intervals = None
-        self.explanation = ExplanationLine(self.state)
-        self.sensitivity = SensitivityPanel(self.state)
-        self.what_if = WhatIfPanel(self.state)
-        self.why_choice = widgets.Dropdown(
-            options=[("the top 3 conditions", ""), *sorted(((c.label, c.id) for c in model.kb.conditions), key=lambda o: o[0].lower())],
-            description="Explain", layout=widgets.Layout(width="360px"),
-        )
-        self.why = widgets.HTML()
+        self.explanation = ExplanationLine(self.state, self.runner)
+        ranking = self._section("Most likely: the ranked differential", [
+            self.differential,
+            widgets.HBox([self.show_all, self.show_intervals], layout=widgets.Layout(flex_flow="row wrap")),
+            self.intervals_message, self.explanation,
+        ], layout=widgets.Layout(flex="3 1 340px", min_width="0px"))
+        ranking.add_class("ranking-panel")
+
+        # -- then the heavier panels, computed in the background -----------------------------
         self.serious = widgets.Checkbox(False, description="Focus on ruling out serious conditions", indent=False)
         self.next = widgets.HTML()
+        self.why_choice = widgets.Dropdown(
+            options=[("the top 3 conditions", ""), *sorted(((c.label, c.id) for c in kb.conditions), key=lambda o: o[0].lower())],
+            description="Explain", layout=widgets.Layout(width="360px", max_width="100%"),
+        )
+        self.why = widgets.HTML()
+        self.what_if = WhatIfPanel(self.state, self.runner)
+        self.sensitivity = SensitivityPanel(self.state, self.runner)
+        self.report = widgets.HTML()
+        self.report.add_class("tb-links")
+        #: Where a further panel goes (``add_panel``): after the ranking, before the slower panels.
+        self.slot = widgets.VBox([], layout=widgets.Layout(min_width="0px"))
+        self.slot.add_class("explorer-slot")
         results_box = widgets.VBox(
             [
-                self.summary, self.triage,
-                widgets.HBox([
-                    self._section("Most likely: the ranked differential", [
-                        self.differential,
-                        widgets.HBox([self.show_all, self.show_intervals], layout=widgets.Layout(flex_flow="row wrap")),
-                        self.intervals_message, self.explanation,
-                    ], layout=widgets.Layout(flex="3 1 420px")),
-                    widgets.Box([self.dont_miss], layout=widgets.Layout(flex="1 1 200px")),
-                ], layout=widgets.Layout(flex_flow="row wrap", align_items="flex-start", grid_gap="8px")),
-                self.sensitivity,
-                self._section(WHAT_IF_TITLE, [self.what_if]),
-                self._section("Why this ranking", [self.why_choice, self.why]),
+                pinned, self.triage,
+                widgets.HBox([ranking, widgets.Box([self.dont_miss], layout=widgets.Layout(flex="1 1 200px", min_width="0px"))],
+                             layout=widgets.Layout(flex_flow="row wrap", align_items="flex-start", grid_gap="8px")),
+                self.slot,
                 self._section("Best next questions", [self.serious, self.next]),
+                self._section("Why this ranking", [self.why_choice, self.why]),
+                self._section(WHAT_IF_TITLE, [self.what_if]),
+                self.sensitivity,
             ],
-            layout=widgets.Layout(flex="1 1 540px", min_width="420px"),
+            layout=widgets.Layout(min_width="0px"),
         )
         results_box.add_class("results-panel")
 
-        self.reset_button = widgets.Button(description="Reset", icon="undo", tooltip="Set every finding back to unknown")
-        self.name = widgets.Text(placeholder="scenario name", layout=widgets.Layout(width="170px"))
-        self.save_button = widgets.Button(description="Save", icon="save", tooltip="Save the current scenario as JSON")
-        self.saved = widgets.Dropdown(options=[("none saved yet", "")], layout=widgets.Layout(width="220px"), description="Saved")
-        self.load_button = widgets.Button(description="Load", icon="folder-open", tooltip="Load the chosen saved scenario")
-        self.compare_button = widgets.Button(description="Compare", icon="columns",
-                                             tooltip="Show the chosen scenario beside the current one")
-        self.upload = widgets.FileUpload(accept=".json", multiple=False, description="Load file",
-                                        tooltip="Load a scenario (JSON) from this computer")
-        for button in (self.reset_button, self.save_button, self.load_button, self.compare_button):
-            button.layout.width = "auto"
-        toolbar = widgets.HBox(
-            [self.reset_button, widgets.HTML("&nbsp;"), self.name, self.save_button, widgets.HTML("&nbsp;"), self.saved,
-             self.load_button, self.compare_button, self.upload],
-            layout=widgets.Layout(flex_flow="row wrap", align_items="center"),
-        )
+        # -- scenarios: the visitor's own files ----------------------------------------------
+        self.reset_button = widgets.Button(description="Reset", tooltip="Set every finding back to unknown",
+                                           layout=widgets.Layout(width="auto"))
+        self.download = widgets.HTML()
+        self.download.add_class("tb-links")
+        self.upload = widgets.FileUpload(accept=".json", multiple=False, description="Load a scenario",
+                                        tooltip="Load a scenario (JSON) from this computer", layout=widgets.Layout(width="auto"))
+        self.upload.add_class("scenario-upload")
+        self.compare_upload = widgets.FileUpload(accept=".json", multiple=False, description="Compare with a scenario",
+                                                tooltip="Show a scenario file from this computer beside the current one",
+                                                layout=widgets.Layout(width="auto"))
+        self.compare_upload.add_class("compare-upload")
+        toolbar = widgets.HBox([self.reset_button, self.upload, self.compare_upload, self.download, self.report],
+                               layout=widgets.Layout(flex_flow="row wrap", align_items="center", grid_gap="6px"))
         toolbar.add_class("toolbar")
         self.compare_view = widgets.HTML()
         self.close_compare = widgets.Button(description="Close comparison", layout=widgets.Layout(width="auto"))
@@ -156,8 +205,8 @@ class Explorer(widgets.VBox):
         self.compare_box.add_class("tb-panel")
         self.compare_box.add_class("compare-panel")
 
-        main = widgets.HBox([evidence_box, results_box],
-                            layout=widgets.Layout(flex_flow="row wrap", align_items="flex-start", grid_gap="14px"))
+        main = widgets.Box([evidence_box, results_box])
+        main.add_class("tb-main")
         super().__init__(
             [widgets.HTML(render.STYLE),
              widgets.HTML(render.header_html("twitchbn explorer", SUBTITLE) if header else ""),
@@ -169,21 +218,19 @@ class Explorer(widgets.VBox):
 
         report = guarded(self.show_error)
         self._guard = report
-        self.state.observe(report(self._on_result), names="result")
         self.show_all.observe(report(lambda _: self._render_differential()), names="value")
         self.show_intervals.observe(report(lambda _: self._update_intervals()), names="value")
-        self.why_choice.observe(lambda _: self._render_panels(), names="value")
-        self.serious.observe(lambda _: self._render_panels(), names="value")
+        self.why_choice.observe(report(lambda _: self._update_why()), names="value")
+        self.serious.observe(report(lambda _: self._update_next()), names="value")
+        self.search.observe(report(lambda _: self._filter()), names="value")
         self.reset_button.on_click(report(lambda _: self.reset()))
-        self.save_button.on_click(report(lambda _: self.save()))
-        self.load_button.on_click(report(lambda _: self.load()))
-        self.compare_button.on_click(report(lambda _: self.compare()))
         self.close_compare.on_click(report(lambda _: self._hide_compare()))
         self.upload.observe(report(self._on_upload), names="value")
-        self.refresh_saved()
-        self._render()
+        self.compare_upload.observe(report(self._on_compare_upload), names="value")
+        self.state.observe(report(self._on_result), names="result")
+        self._on_result()
         if evidence:
-            report(self.state.replace)(evidence)
+            report(self.apply)(lambda: self.state.replace(evidence))
 
     def __repr__(self) -> str:
         return f"<twitchbn explorer: {len(self.state.evidence)} finding(s) set; run the notebook to interact>"
@@ -203,20 +250,28 @@ class Explorer(widgets.VBox):
 
     @staticmethod
     def _section(title: str, children: list[widgets.Widget], layout: widgets.Layout | None = None) -> widgets.VBox:
-        box = widgets.VBox([widgets.HTML(f'<div class="tb-heading">{render.esc(title)}</div>'), *children],
-                           layout=layout or widgets.Layout())
+        box = widgets.VBox([heading(title), *children], layout=layout or widgets.Layout())
         box.add_class("tb-panel")
         return box
+
+    def add_panel(self, panel: widgets.Widget) -> None:
+        """Put one more panel in the results column, right after the ranking."""
+        self.slot.children = (*self.slot.children, panel)
 
     # -- messages ------------------------------------------------------------------------------
     def show_error(self, text: str) -> None:
         """Show one line of error in the page and put the controls back to the accepted evidence."""
         self.message.value = render.message_html(text, "error")
         self._sync_controls()
+        self.status.value = _status("ready", "")
 
     def show_info(self, text: str) -> None:
         """Show one line of information in the page."""
         self.message.value = render.message_html(text, "info")
+
+    def wait(self, timeout: float = 300.0) -> None:
+        """Block until every background panel is drawn (for tests and scripts; the page never needs it)."""
+        self.runner.wait(timeout)
 
     # -- actions -------------------------------------------------------------------------------
     def _on_control(self, fid: str, change: dict) -> None:
@@ -224,67 +279,74 @@ class Explorer(widgets.VBox):
             return
         self._guard(self._set)(fid, change["new"] or None)
 
+    def _remove(self, fid: str, _button: widgets.Button) -> None:
+        self._guard(self._set)(fid, None)
+
     def _set(self, fid: str, state: str | None) -> None:
+        self.apply(lambda: self.state.set(fid, state))
+
+    def apply(self, change: Any) -> None:
+        """Run ``change()`` (which updates ``self.state``, and so the page) with the busy state shown meanwhile."""
+        self.status.value = _status("busy", "Updating the results…")
         self.message.value = ""
-        self.state.set(fid, state)
+        change()
 
     def reset(self) -> None:
         """Every finding back to unknown."""
-        self.state.reset()
+        self.apply(self.state.reset)
         self.show_info("All findings are back to unknown.")
 
-    def save(self, name: str | None = None) -> Path:
-        """Save the current scenario as ``<scenario_dir>/<name>.json`` (atomic write)."""
-        name = self.name.value if name is None else name
-        if not name.strip():
-            raise TwitchbnError("type a name for the scenario before saving")
-        path = save_scenario(scenario_path(self.scenario_dir, name), self.state.result)
-        self.refresh_saved(path.stem)
-        self.show_info(f"Saved scenario '{path.stem}' ({len(self.state.evidence)} findings) to {path.name}.")
-        return path
-
-    def _chosen(self) -> Path:
-        if not self.saved.value:
-            raise TwitchbnError(f"no saved scenario to choose yet; save one first (they live in {self.scenario_dir})")
-        return scenario_path(self.scenario_dir, self.saved.value)
-
-    def load(self, name: str | None = None) -> None:
-        """Replace the evidence with a saved scenario's (validated; refused files change nothing)."""
-        path = scenario_path(self.scenario_dir, name) if name else self._chosen()
-        self.state.replace(load_scenario(path, self.model))
-        self.show_info(f"Loaded scenario '{path.stem}'.")
-
-    def _on_upload(self, change: dict) -> None:
+    def _upload(self, widget: widgets.FileUpload, change: dict) -> tuple[dict[str, str], str] | None:
         files = change["new"]
         if not files:
-            return
+            return None
         item = files[0]
         name = f"file '{shorten(item.get('name', 'upload'))}'"
-        self.upload.value = ()
-        self.state.replace(parse_scenario(bytes(item["content"]), self.model, name=name))
-        self.show_info(f"Loaded {name}.")
+        widget.value = ()
+        return parse_scenario(bytes(item["content"]), self.model, name=name), name
 
-    def compare(self, name: str | None = None) -> None:
-        """Show the current scenario beside a saved one."""
-        path = scenario_path(self.scenario_dir, name) if name else self._chosen()
-        theirs, table = self.state.compare(load_scenario(path, self.model))
-        self.compare_view.value = render.compare_html(
-            ("Current", f"Saved: {path.stem}"), (self.state.result, theirs), self.model.kb, table
-        )
+    def _on_upload(self, change: dict) -> None:
+        loaded = self._upload(self.upload, change)
+        if loaded:
+            evidence, name = loaded
+            self.apply(lambda: self.state.replace(evidence))
+            self.show_info(f"Loaded {name}.")
+
+    def _on_compare_upload(self, change: dict) -> None:
+        loaded = self._upload(self.compare_upload, change)
+        if loaded:
+            self.compare(*loaded)
+
+    def compare(self, evidence: Mapping[str, str], name: str = "the other scenario") -> None:
+        """Show the current scenario beside another one."""
+        theirs, table = self.state.compare(evidence)
+        self.compare_view.value = render.compare_html(("Current", f"From {name}"), (self.state.result, theirs), self.model.kb, table)
         self.compare_box.layout.display = "flex"
 
     def _hide_compare(self) -> None:
         self.compare_box.layout.display = "none"
+        self.compare_view.value = ""
 
-    def refresh_saved(self, select: str | None = None) -> None:
-        """Re-read the scenario folder into the "Saved" list (optionally choosing ``select``)."""
-        names = list_scenarios(self.scenario_dir)
-        self.saved.options = names or [("none saved yet", "")]
-        self.saved.value = select if select in names else (names[0] if names else "")
+    def _filter(self) -> None:
+        """Show only the questions whose label or answers contain the search text."""
+        words = self.search.value.strip().lower()
+        shown = 0
+        for section, fids in self.sections:
+            visible = 0
+            for fid in fids:
+                control = self.controls[fid]
+                hit = not words or words in control.description.lower() or any(words in str(label) for label, _ in control.options[1:])
+                control.layout.display = "" if hit else "none"
+                visible += hit
+            section.layout.display = "" if visible else "none"
+            shown += visible
+        self.no_match.value = (f'<div class="tb-note">No question matches “{render.esc(shorten(words))}”.</div>'
+                               if words and not shown else "")
 
-    # -- rendering -----------------------------------------------------------------------------
-    def _on_result(self, change: dict) -> None:
+    # -- rendering: the ranking at once --------------------------------------------------------
+    def _on_result(self, _change: dict | None = None) -> None:
         self._render()
+        self._refresh()
 
     def _sync_controls(self) -> None:
         self._syncing = True
@@ -293,55 +355,108 @@ class Explorer(widgets.VBox):
                 value = self.state.evidence.get(fid, "")
                 if dropdown.value != value:
                     dropdown.value = value
-                if not value:
-                    dropdown.remove_class("tb-set")
-                else:
+                if value:
                     dropdown.add_class("tb-set")
+                else:
+                    dropdown.remove_class("tb-set")
         finally:
             self._syncing = False
 
     def _render(self) -> None:
+        """What must be current at once: controls, entered list, summary, triage, can't-miss, ranking."""
         result = self.state.result
+        kb = self.model.kb
         self._sync_controls()
-        extra = {v: s for v, s in result.evidence.items() if v not in self.controls}
-        self.extra.value = (
-            '<div class="tb-note">Also in this scenario: ' + render.esc("; ".join(render.evidence_text(extra, self.model.kb))) + "</div>"
-            if extra else ""
-        )
         self.summary.value = render.summary_html(result.conditions, result.evidence)
         self.triage.value = render.triage_html(result.triage)
         self.dont_miss.value = render.dont_miss_html(result.conditions, result.dont_miss)
-        self._update_intervals()
-        self._render_panels()
-
-    def _render_panels(self) -> None:
-        """Why and next questions; an error in either lands in its own panel."""
-        guarded(lambda text: setattr(self.why, "value", render.message_html(text)))(self._render_why)()
-        guarded(lambda text: setattr(self.next, "value", render.message_html(text)))(self._render_next)()
-
-    def _update_intervals(self) -> None:
-        """Recompute the intervals for the current evidence while the box is ticked; then redraw."""
-        self._intervals = None
-        self.intervals_message.value = ""
-        if self.show_intervals.value:
-            guarded(lambda text: setattr(self.intervals_message, "value", render.message_html(text)))(self._compute_intervals)()
+        if self._intervals is not None and self._intervals.attrs.get("evidence") != result.evidence:
+            self._intervals = None  # computed for other findings: never show stale whiskers
         self._render_differential()
-
-    def _compute_intervals(self) -> None:
-        self._intervals = self.state.intervals()
+        n = len(result.evidence)
+        self.status.value = _status("ready", f"Results for {n} finding{'' if n == 1 else 's'} entered." if n else "")
+        for fid, chip in self.chips.items():
+            state = result.evidence.get(fid)
+            if state:
+                chip.description = f"✕ {kb.label(fid)}: {render.state_label(state)}"
+                chip.tooltip = f"Remove “{kb.label(fid)}” (back to unknown)"
+            chip.layout.display = "" if state else "none"
+        extra = {v: s for v, s in result.evidence.items() if v not in self.controls}
+        self.extra.value = (
+            '<div class="tb-note">Also in this scenario: ' + render.esc("; ".join(render.evidence_text(extra, kb))) + "</div>"
+            if extra else ""
+        )
+        self.download.value = (download_link(scenario_json(result), SCENARIO_FILE, "application/json", "scenario-download")
+                               + "Download this scenario</a>")
 
     def _render_differential(self) -> None:
         top = None if self.show_all.value else self.top
         intervals = self._intervals
-        if intervals is not None and intervals.attrs.get("evidence") != self.state.evidence:
-            intervals = None  # computed for other findings: never show stale whiskers
         note = render_panels.intervals_note_html(intervals) if intervals is not None else ""
         result = self.state.result
         self.differential.value = (render.differential_html(result.conditions, top=top, intervals=intervals)
                                    + render.also_present_html(result.conditions, result.also_present) + note)
 
-    def _render_why(self) -> None:
-        self.why.value = render.why_html(self.state.why(condition=self.why_choice.value or None), self.model.kb)
+    # -- rendering: the rest, in the background -----------------------------------------------
+    def _refresh(self) -> None:
+        """Queue every heavy panel for the current evidence, the most useful first."""
+        self._update_next()
+        self._update_why()
+        self.what_if.refresh()
+        self.sensitivity.refresh()
+        self.explanation.refresh()
+        self._update_intervals()
 
-    def _render_next(self) -> None:
-        self.next.value = render.next_html(self.state.next_questions(serious=self.serious.value), self.model.kb)
+    def _background(self, key: str, view: widgets.HTML, compute: Any, show: Any) -> None:
+        def done(markup: str) -> None:
+            view.remove_class(STALE)
+            view.value = markup
+
+        def failed(text: str) -> None:
+            view.remove_class(STALE)
+            view.value = render.message_html(text)
+
+        view.add_class(STALE)
+        self.runner.submit(key, compute, lambda value: done(show(value)), failed)
+
+    def _update_next(self) -> None:
+        """Next questions, and with them the printable case summary (which lists them)."""
+        result, serious, kb = self.state.result, self.serious.value, self.model.kb
+        self.report.value = '<span class="tb-note report-pending">Printable case summary: preparing…</span>'
+
+        def show(frame: Any) -> str:
+            self.report.value = (download_link(case_summary_html(kb, result, frame), REPORT_FILE, "text/html", "report-download")
+                                 + "Printable case summary</a>")
+            return render.next_html(frame, kb)
+
+        self._background("next", self.next, lambda: self.state.next_questions(result.evidence, serious=serious), show)
+
+    def _update_why(self) -> None:
+        evidence, condition, kb = dict(self.state.evidence), self.why_choice.value or None, self.model.kb
+        self._background("why", self.why, lambda: self.state.why(evidence, condition=condition), lambda frame: render.why_html(frame, kb))
+
+    def _update_intervals(self) -> None:
+        """Recompute the intervals for the current evidence while the box is ticked."""
+        self.intervals_message.value = ""
+        if not self.show_intervals.value:
+            self.runner.cancel("intervals")
+            self.differential.remove_class(STALE)
+            if self._intervals is not None:
+                self._intervals = None
+                self._render_differential()
+            return
+        evidence = dict(self.state.evidence)
+
+        def show(frame: Any) -> None:
+            self.differential.remove_class(STALE)
+            self.intervals_message.value = ""
+            self._intervals = frame
+            self._render_differential()
+
+        def failed(text: str) -> None:
+            self.differential.remove_class(STALE)
+            self.intervals_message.value = render.message_html(text)
+
+        self.differential.add_class(STALE)
+        self.intervals_message.value = '<div class="tb-note">Computing the intervals…</div>'
+        self.runner.submit("intervals", lambda: self.state.intervals(evidence), show, failed)

@@ -13,7 +13,7 @@ import pandas as pd
 from twitchbn.knowledge import Knowledge
 from twitchbn.numbers import Number
 from twitchbn.ui import render
-from twitchbn.ui.explorer import guarded
+from twitchbn.ui.panels import guarded
 from twitchbn.ui.render import CATEGORY_COLOURS
 
 COLUMNS = ["kind", "from_id", "to_id", "from_label", "to_label", "meaning", "number", "strength", "why", "source"]

@@ -42,36 +42,40 @@ STYLE = """<style>
   font-size: 13px; margin-bottom: 6px; }
 .twitchbn .tb-panel { border: 1px solid #e2e8f0; border-radius: 6px; padding: 6px 10px; margin: 4px 0; }
 .twitchbn .tb-heading { font-size: 15px; font-weight: 600; margin: 6px 0 2px 0; color: #334155; }
-.twitchbn .tb-note { color: #64748b; font-size: 12.5px; }
+.twitchbn .tb-note { color: #475569; font-size: 12.5px; }
 .twitchbn .tb-control { height: auto !important; min-height: 30px; align-items: center; margin: 1px 0; }
 .twitchbn .tb-control .widget-label { white-space: normal !important; overflow: visible !important;
   text-overflow: clip !important; line-height: 1.25 !important; height: auto !important; font-size: 13px; }
 .twitchbn .tb-control.tb-set .widget-label { font-weight: 600; }
-.twitchbn .tb-control.tb-set select { background: #eff6ff; border-color: #2563eb; }
+.twitchbn .tb-control.tb-set select { background-color: #eff6ff; border-color: #2563eb; }
+.twitchbn :focus-visible, .twitchbn select:focus, .twitchbn button:focus, .twitchbn input:focus,
+.twitchbn .tb-scroll:focus, .twitchbn a:focus { outline: 3px solid #1d4ed8 !important; outline-offset: 1px; }
 .twitchbn table.tb-table { border-collapse: collapse; width: 100%; }
-.twitchbn table.tb-table th { text-align: left; font-weight: 600; color: #475569; font-size: 12px;
+.twitchbn table.tb-table th { text-align: left; font-weight: 600; color: #334155; font-size: 12px;
   border-bottom: 1px solid #cbd5e1; padding: 3px 4px; }
 .twitchbn table.tb-table td { padding: 3px 4px; border-bottom: 1px solid #f1f5f9; vertical-align: middle; }
 .twitchbn td.tb-num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-.twitchbn td.tb-muted, .twitchbn span.tb-muted { color: #64748b; }
+.twitchbn td.tb-muted, .twitchbn span.tb-muted { color: #475569; }
 .twitchbn .tb-track { position: relative; height: 9px; background: #f1f5f9; border-radius: 2px; margin: 2px 0; }
 .twitchbn .tb-fill { position: absolute; left: 0; top: 0; bottom: 0; border-radius: 2px; }
 .twitchbn .tb-marker { position: absolute; top: -3px; bottom: -3px; width: 2px; background: #111827; }
 .twitchbn .tb-whisker { position: absolute; top: 1px; bottom: 1px; box-sizing: border-box; min-width: 3px;
   border-left: 1.5px solid #0f172a; border-right: 1.5px solid #0f172a;
   background: linear-gradient(#0f172a, #0f172a) center / 100% 1.5px no-repeat; }
-.twitchbn .tb-range { color: #64748b; font-size: 11px; }
+.twitchbn .tb-range { color: #475569; font-size: 11px; }
 .twitchbn .tb-half { position: absolute; height: 45%; }
 .twitchbn .tb-centre { position: absolute; top: -3px; bottom: -3px; left: 50%; width: 1px; background: #111827; }
-.twitchbn code.tb-where { font-size: 12px; color: #334155; background: none; }
 .twitchbn .tb-focus td { background: #fefce8; }
 .twitchbn .triage-banner { border-radius: 6px; padding: 8px 12px; margin: 4px 0; border-left: 6px solid; }
 .twitchbn .triage-banner ul { margin: 4px 0 0 0; padding-left: 18px; }
+.twitchbn .triage-banner .tb-muted { color: #334155; }
 .twitchbn .triage-self_care { background: #ecfdf5; border-color: #059669; }
 .twitchbn .triage-see_doctor { background: #fffbeb; border-color: #d97706; }
 .twitchbn .triage-urgent { background: #fef2f2; border-color: #dc2626; }
+.twitchbn .triage-urgent .triage-level { color: #991b1b; }
 .twitchbn .triage-none { background: #f8fafc; border-color: #94a3b8; }
 .twitchbn .dont-miss { border: 1px solid #fecaca; background: #fff7f7; border-radius: 6px; padding: 4px 10px; margin: 4px 0; }
+.twitchbn .dont-miss .tb-note, .twitchbn .dont-miss .tb-muted { color: #334155; }
 .twitchbn ul.tb-list { margin: 2px 0; padding-left: 18px; }
 .twitchbn .triage-level { font-weight: 700; letter-spacing: 0.02em; }
 .twitchbn .tb-message { border-radius: 4px; padding: 5px 10px; margin: 3px 0; }
@@ -81,6 +85,35 @@ STYLE = """<style>
 .twitchbn .tb-against { color: #b91c1c; }
 .twitchbn .tb-scroll { max-height: 460px; overflow-y: auto; }
 .twitchbn .tb-svg text { font-family: inherit; }
+.twitchbn a { color: #1d4ed8; }
+.twitchbn .tb-links a { display: inline-block; margin: 2px 14px 2px 0; font-weight: 600; }
+.twitchbn .tb-stale { opacity: 0.55; transition: opacity 0.1s; }
+.twitchbn .results-status { font-size: 12.5px; color: #334155; min-height: 18px; }
+.twitchbn .results-status[data-state="busy"]::before { content: ""; display: inline-block; width: 10px; height: 10px;
+  margin-right: 6px; border: 2px solid #1d4ed8; border-right-color: transparent; border-radius: 50%;
+  animation: tb-spin 0.8s linear infinite; vertical-align: -1px; }
+@keyframes tb-spin { to { transform: rotate(360deg); } }
+.twitchbn .tb-chips { flex-flow: row wrap; gap: 4px; }
+.twitchbn .tb-chip { height: auto !important; min-height: 26px; font-size: 12.5px; border-radius: 13px;
+  background: #eff6ff; color: #1e3a8a; border: 1px solid #93c5fd; padding: 0 10px; white-space: normal; }
+.twitchbn-explorer { container-type: inline-size; container-name: tbx; }
+.twitchbn-explorer .tb-main { display: grid !important; grid-template-columns: minmax(330px, 5fr) minmax(400px, 6fr);
+  gap: 14px; align-items: start; }
+.twitchbn-explorer .results-panel { position: sticky; top: 0; max-height: 100vh; overflow-y: auto; align-self: start;
+  background: #ffffff; z-index: 2; }
+.twitchbn-explorer .evidence-panel .widget-gridbox { grid-template-columns: repeat(2, minmax(0, 1fr)) !important; }
+@container tbx (max-width: 1060px) {
+  .twitchbn-explorer .evidence-panel .widget-gridbox { grid-template-columns: minmax(0, 1fr) !important; }
+}
+@container tbx (max-width: 860px) {
+  .twitchbn-explorer .tb-main { grid-template-columns: minmax(0, 1fr); }
+  .twitchbn-explorer .results-panel { order: -1; position: static; max-height: none; overflow: visible; }
+  .twitchbn-explorer .tb-pinned { position: sticky; top: 0; z-index: 3; background: #ffffff; }
+  .twitchbn-explorer .evidence-panel .widget-gridbox { grid-template-columns: repeat(2, minmax(0, 1fr)) !important; }
+}
+@container tbx (max-width: 600px) {
+  .twitchbn-explorer .evidence-panel .widget-gridbox { grid-template-columns: minmax(0, 1fr) !important; }
+}
 </style>"""
 
 
@@ -122,6 +155,43 @@ def _link(match: re.Match) -> str:
     while url[-1] in ".)]" and (url[-1] == "." or url.count(url[-1]) > url.count({")": "(", "]": "["}[url[-1]])):
         url, tail = url[:-1], url[-1] + tail
     return f'<a href="{url}" target="_blank" rel="noopener">{url}</a>{tail}'
+
+
+WHERE = re.compile(r"^\w+\.yaml (?P<id>\S+) (?P<what>.+)$")
+
+
+def number_meaning(kb: Knowledge, where: str, state: str | None = None) -> str:
+    """What a hand-set number is, in words, from its place in the knowledge base.
+
+    >>> import twitchbn
+    >>> kb = twitchbn.load_model("tests/fixtures/tiny").kb
+    >>> number_meaning(kb, "conditions.yaml sleep_deprivation causes_twitching")
+    'How often Not enough sleep, when present, causes the twitching'
+    >>> number_meaning(kb, "findings.yaml twitch_eyelid link from sleep_deprivation", "yes")
+    'Eyelid twitch: yes, when Not enough sleep is present'
+    """
+    match = WHERE.match(where)
+    if not match:
+        return where
+    vid, what = match["id"], match["what"]
+    label = kb.label(vid)
+    answer = f"{label}: {state_label(state)}" if state else label
+    if what.startswith("prior[") and what.endswith("]"):
+        return f"How common “{label}: {state_label(what[6:-1])}” is"
+    if what == "baseline":
+        return f"How common {label} is with no listed risk factor"
+    if what == "causes_twitching":
+        return f"How often {label}, when present, causes the twitching"
+    if what == "leak":
+        return f"{answer}, with none of the listed conditions present"
+    if what.startswith("link from "):
+        return f"{answer}, when {kb.label(what[len('link from '):])} is present"
+    factor = re.fullmatch(r"risk_factors\[(\d+)\]", what)
+    condition = next((c for c in kb.conditions if c.id == vid), None)
+    if factor and condition is not None and int(factor[1]) < len(condition.risk_factors):
+        rf = condition.risk_factors[int(factor[1])]
+        return f"How likely {label} is when {kb.label(rf.exposure)}: {state_label(rf.state)}"
+    return f"{label}: {state_label(what)}"
 
 
 def message_html(text: str, kind: str = "error") -> str:
@@ -263,9 +333,9 @@ def summary_html(frame: pd.DataFrame, evidence: Mapping[str, str]) -> str:
         return ""
     cid = frame.index[0]
     row = frame.iloc[0]
-    tags = f'data-top="{esc(cid)}" data-evidence="{esc(evidence_key(evidence))}"'
+    tags = f'data-top="{esc(cid)}" data-evidence="{esc(evidence_key(evidence))}" role="status" aria-live="polite"'
     if not evidence:
-        lead = "No findings set yet: the ranking below is the prior. Set what the person notices on the left."
+        lead = "No findings set yet: the ranking below is the prior. Set what the person notices."
         return f'<div class="tb-note differential-summary" {tags}>{esc(lead)}</div>'
     lead = "Most likely explanation:" if float(row["explains"]) >= CLEAR_LEAD else "No clear leading explanation yet; the likeliest is"
     return (
@@ -327,10 +397,19 @@ def also_present_html(frame: pd.DataFrame, ids: Iterable[str]) -> str:
             + "; ".join(items) + ".</div>")
 
 
+SHOWN_BITS = 0.05  # a weight that would read "+0.0 bits" counts as making no difference
+
+
 def _bits(weight: float) -> str:
     if math.isinf(weight):
         return "decisive"
     return f"{weight:+.1f} bits"
+
+
+def _weighs(rows: pd.DataFrame) -> pd.Series:
+    """Rows whose weight shows as at least 0.1 bits (or is decisive)."""
+    weights = rows["weight_bits"].astype(float)
+    return (rows["direction"] != "neutral") & (weights.abs() >= SHOWN_BITS)
 
 
 def why_html(frame: pd.DataFrame | None, kb: Knowledge, per_condition: int = 5) -> str:
@@ -341,7 +420,7 @@ def why_html(frame: pd.DataFrame | None, kb: Knowledge, per_condition: int = 5) 
         return '<div class="why tb-note">Set some findings to see which of them push each condition up or down.</div>'
     blocks = []
     for cid, rows in frame.groupby("condition", sort=False):
-        active = rows[rows["direction"] != "neutral"]
+        active = rows[_weighs(rows)]
         active = active.reindex(active["weight_bits"].abs().sort_values(ascending=False, kind="stable").index).head(per_condition)
         items = []
         for _, r in active.iterrows():
@@ -350,9 +429,10 @@ def why_html(frame: pd.DataFrame | None, kb: Knowledge, per_condition: int = 5) 
                 f'<li data-variable="{esc(r["variable"])}"><span class="{cls}">{arrow} {esc(r["direction"])} '
                 f'({_bits(float(r["weight_bits"]))})</span> {esc(kb.label(str(r["variable"])))}: {esc(state_label(r["state"]))}</li>'
             )
-        quiet = len(rows) - len(rows[rows["direction"] != "neutral"])
+        quiet = len(rows) - int(_weighs(rows).sum())
         if quiet:
-            items.append(f'<li class="tb-note">{quiet} other finding(s) make no difference to it</li>')
+            items.append(f'<li class="tb-note">{quiet} other finding{"" if quiet == 1 else "s"} make{"s" if quiet == 1 else ""} '
+                         "little or no difference to it</li>")
         explains = f' <span class="tb-muted">— explains {percent(float(rows["explains"].iloc[0]))}</span>' if "explains" in rows else ""
         blocks.append(
             f'<div data-condition="{esc(cid)}"><b>{esc(kb.label(str(cid)))}</b>{explains}'

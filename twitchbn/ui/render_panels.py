@@ -96,7 +96,7 @@ def tornado_html(frame: pd.DataFrame, kb: Knowledge) -> str:
         lead = f' <b>Ranking changes: {esc("; ".join(leaders))}.</b>' if leaders else ""
         body.append(
             f'<tr class="tornado-row" data-where="{esc(r["where"])}" data-state="{esc(r["state"])}" data-swing="{float(r["swing"])!r}">'
-            f'<td><code class="tb-where">{esc(r["where"])}</code> <span class="tb-muted">({esc(state_label(r["state"]))})</span>'
+            f'<td><span class="tb-where">{esc(render.number_meaning(kb, str(r["where"]), str(r["state"])))}</span>'
             f'<div class="tb-note">{fine_percent(float(r["point"]))}, range {fine_percent(float(r["low"]))}–'
             f'{fine_percent(float(r["high"]))}</div></td>'
             f'<td style="width:30%">{track}</td>'
@@ -104,7 +104,7 @@ def tornado_html(frame: pd.DataFrame, kb: Knowledge) -> str:
             f'<tr class="tornado-why"><td colspan="4" class="tb-note" style="padding-bottom:6px">{esc(r["why"])} '
             f'— <i class="tornado-source">{render.source_html(r["source"])}</i>{lead}</td></tr>'
         )
-    head = (f'<tr><th>Hand-set number (state): value, plausible range</th><th>Change of explains</th>'
+    head = (f'<tr><th>Hand-set number: value, plausible range</th><th>Change of explains</th>'
             f'<th class="tb-num">{swatch.format(LOW_END_COLOUR)}at low end</th>'
             f'<th class="tb-num">{swatch.format(HIGH_END_COLOUR)}at high end</th></tr>')
     intro = (f'<div class="tb-note">How far <b>{esc(label)}</b> (explains {percent(base)} now) moves when one hand-set number '
@@ -187,9 +187,9 @@ def what_if_html(change: Any | None, kb: Knowledge, top: int = 5) -> str:
     advice = (f'<div class="what-if-triage">Advice: {_level(b_level)} → {_level(a_level)}'
               + ("" if b_level != a_level else ' <span class="tb-muted">(unchanged)</span>') + "</div>")
     note = (
-        f'<div class="tb-note">{esc(label)} is an exposure, a root of the network, so do({esc(variable)} = {esc(new)}) '
-        "equals conditioning on it: the same query with that answer changed. It shows what would explain the same "
-        "findings with the other habit, not whether the twitching would stop.</div>"
+        f'<div class="tb-note">The same findings, with the answer about {esc(label.lower())} changed to '
+        f"“{esc(state_label(new))}”. It shows what would best explain these findings with the other habit, "
+        "not whether the twitching would stop.</div>"
     )
     tag = _tag("what-if", change.before.evidence, variable=variable, state=new, top_before=b_top, top_after=a_top,
                level_before=b_level, level_after=a_level)
