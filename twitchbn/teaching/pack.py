@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import pandas as pd
 import yaml
 from pydantic import Field, PlainValidator, PrivateAttr
 
@@ -369,3 +370,15 @@ def step_results(item: TeachingFile, model: Model) -> list[QueryResult]:
     """The model's result after each step."""
     return [model.query(item.evidence(step)) for step in range(1, len(item.steps) + 1)]
 
+
+
+def claims_table(pack: Pack, model: Model) -> pd.DataFrame:
+    """Every lesson's claims on the current model: the measure at both steps and whether the claim holds."""
+    rows = []
+    for lesson in pack.lessons:
+        for check in check_claims(lesson, model):
+            claim = check.claim
+            rows.append({"lesson": lesson.id, "measure": claim.measure, "condition": claim.condition or "",
+                         "steps": f"{claim.from_step}->{len(lesson.steps) if claim.to_step is None else claim.to_step}",
+                         "before": round(check.before, 3), "after": round(check.after, 3), "holds": check.holds})
+    return pd.DataFrame(rows)

@@ -12,11 +12,9 @@ from typing import Any
 _EXPORTS = {
     "Explorer": "twitchbn.ui.explorer",
     "ExplorerState": "twitchbn.ui.state",
-    "CaseCard": "twitchbn.ui.teaching",
     "LessonView": "twitchbn.ui.teaching",
+    "Lessons": "twitchbn.ui.teaching",
     "Quiz": "twitchbn.ui.teaching",
-    "LESSONS": "twitchbn.ui.teaching",
-    "QUIZ_CASES": "twitchbn.ui.teaching",
     "KnowledgeBrowser": "twitchbn.ui.kb_browser",
 }
 
