@@ -150,7 +150,9 @@ def read_answers(sources: Iterable[str | Path | pd.DataFrame]) -> pd.DataFrame:
         frames.append(frame[list(COLUMNS)])
     if not frames:
         raise TwitchbnError("no answers to merge: give at least one CSV")
-    merged = pd.concat(frames, ignore_index=True).fillna({"answer_must_not_miss": "", "expected_must_not_miss": ""})
+    merged = pd.concat(frames, ignore_index=True)
+    for column in ("answer_must_not_miss", "expected_must_not_miss"):  # an empty list reads back as a missing value
+        merged[column] = merged[column].map(lambda v: "" if pd.isna(v) else str(v))
     for column in ("first", "triage", "must_not_miss"):
         merged[column] = merged[column].astype(str).str.lower().eq("true")
     return merged

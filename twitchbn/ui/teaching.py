@@ -22,7 +22,7 @@ from twitchbn.errors import TwitchbnError
 from twitchbn.inference import Model, QueryResult
 from twitchbn.reasoning import why
 from twitchbn.teaching.pack import MAX_CANDIDATES, Pack, TeachingFile, check_claims
-from twitchbn.teaching.quiz import Answer, Record, answers_csv, csv_name, download_html, expected_first, record
+from twitchbn.teaching.quiz import Answer, Record, answers_csv, check_answer, csv_name, download_html, expected_first, record
 from twitchbn.ui import render
 from twitchbn.ui.panels import guarded
 
@@ -303,7 +303,8 @@ class Quiz(widgets.VBox):
         if not student:
             raise TwitchbnError("type your name first: it goes into your answers file")
         answer = self.answer()
-        row = record(student, self.case, answer, self.clock() - self.started)  # refuses an incomplete answer
+        check_answer(self.case, answer)
+        row = record(student, self.case, answer, self.clock() - self.started)
         self.records.append(row)
         self.checked = True
         for widget in (*self.picks, *self.flags, self.advice):
