@@ -48,6 +48,11 @@ def upload(widget, content: bytes | str, name: str = "mine.json") -> None:
     widget.value = ({"name": name, "type": "application/json", "size": len(data), "content": memoryview(data), "last_modified": NOW},)
 
 
+def hidden(widget) -> bool:
+    """The page hides the widget (by its CSS class)."""
+    return "tb-hidden" in widget._dom_classes
+
+
 def downloaded(markup: str) -> tuple[str, str]:
     """(file name, text) that a download link of the page saves."""
     match = re.search(r'download="([^"]+)" href="data:[^;]+;charset=utf-8;base64,([^"]+)"', markup)
@@ -83,14 +88,13 @@ def test_controls_start_unknown_show_labels_and_set_vocabulary_states(tiny, expl
 
 def test_the_search_box_shows_only_matching_questions_and_their_groups(tiny, explorer):
     explorer.search.value = "sleep"
-    shown = [fid for fid, control in explorer.controls.items() if control.layout.display != "none"]
+    shown = [fid for fid, control in explorer.controls.items() if not hidden(control)]
     assert shown == [fid for fid in explorer.controls if "sleep" in tiny.kb.label(fid).lower()] == ["sleep_hours"]
-    assert [section.layout.display for section, fids in explorer.sections] == [
-        "" if "sleep_hours" in fids else "none" for _, fids in explorer.sections]
+    assert [hidden(section) for section, fids in explorer.sections] == ["sleep_hours" not in fids for _, fids in explorer.sections]
     explorer.search.value = "zzz"
     assert "No question matches “zzz”" in text(explorer.no_match.value)
     explorer.search.value = ""
-    assert all(control.layout.display == "" for control in explorer.controls.values()) and explorer.no_match.value == ""
+    assert not any(hidden(control) for control in explorer.controls.values()) and explorer.no_match.value == ""
 
 
 def test_setting_controls_updates_differential_and_triage_like_the_python_api(tiny, explorer):
@@ -112,11 +116,12 @@ def test_results_are_announced_to_screen_readers(explorer):
 def test_the_entered_findings_are_listed_by_label_next_to_the_results_and_each_removes_its_finding(tiny, explorer):
     explorer.controls["twitch_eyelid"].value = "yes"
     explorer.controls["sleep_hours"].value = "under_7"
-    shown = {fid: chip.description for fid, chip in explorer.chips.items() if chip.layout.display != "none"}
+    shown = {fid: chip.description for fid, chip in explorer.chips.items() if not hidden(chip)}
     assert shown == {"twitch_eyelid": "✕ Eyelid twitch: yes", "sleep_hours": "✕ Sleep per night: under 7"}
+    assert list(explorer.entered.children) == [explorer.chips[f] for f in explorer.controls if f in shown]  # in the questions' order
     explorer.chips["sleep_hours"].click()
     assert explorer.state.evidence == {"twitch_eyelid": "yes"}
-    assert explorer.controls["sleep_hours"].value == "" and explorer.chips["sleep_hours"].layout.display == "none"
+    assert explorer.controls["sleep_hours"].value == "" and hidden(explorer.chips["sleep_hours"])
 
 
 def test_the_busy_state_is_on_while_the_query_runs_and_off_once_results_are_drawn(tiny, explorer, monkeypatch):
@@ -564,7 +569,7 @@ def test_number_table_lists_every_number_with_rationale_and_source(tiny):
     assert len(table) == expected == 36
     assert table["why"].str.len().gt(0).all() and table["source"].str.len().gt(0).all()
     duration = table[(table["kind"] == "link") & (table["from_id"] == "als") & (table["to_id"] == "problem_duration")].iloc[0]
-    assert duration["number"] == "under 1 week 0.05, 1 to 4 weeks 0.15, over 1 month 0.8"
+    assert duration["number"] == "under 1 week 5%, 1 to 4 weeks 15%, over 1 month 80%"
 
 
 def test_filters_keep_the_rows_that_touch_a_condition_and_a_finding(tiny):

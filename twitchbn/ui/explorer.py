@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import ipywidgets as widgets
+from ipywidgets.widgets.widget_description import DescriptionStyle
 
 from twitchbn.errors import shorten
 from twitchbn.inference import Model
@@ -48,6 +49,7 @@ GROUPS = (
 UNKNOWN = "unknown"
 INTERVALS_LABEL = f"Show {100 * COVERAGE:.0f}% intervals ({INTERVAL_DRAWS} parameter draws)"
 SUBTITLE = "What could be causing this muscle twitching? Set the findings; the ranking updates at once."
+HIDDEN = "tb-hidden"
 SCENARIO_FILE = "twitchbn-scenario.json"
 REPORT_FILE = "twitchbn-case-summary.html"
 
@@ -68,6 +70,14 @@ def download_link(text: str, filename: str, mime: str, css: str) -> str:
     """An anchor that saves ``text`` as ``filename`` on the visitor's computer (a data: URL; nothing is stored on the server)."""
     data = base64.b64encode(text.encode("utf-8")).decode("ascii")
     return f'<a class="{css}" download="{render.esc(filename)}" href="data:{mime};charset=utf-8;base64,{data}">'
+
+
+def _show(widget: widgets.DOMWidget, shown: bool) -> None:
+    """Show or hide a widget by its CSS class (its layout may be shared with others)."""
+    if shown:
+        widget.remove_class(HIDDEN)
+    else:
+        widget.add_class(HIDDEN)
 
 
 def _status(state: str, text: str) -> str:
@@ -97,6 +107,9 @@ class Explorer(widgets.VBox):
         kb = model.kb
 
         # -- the findings ---------------------------------------------------------------------
+        # The controls share one layout and one style: fewer widget models make a faster first page.
+        self._control_layout = widgets.Layout(width="auto")
+        self._control_style = DescriptionStyle(description_width="58%")
         self.controls: dict[str, widgets.Dropdown] = {}
         self.search = widgets.Text(placeholder="type to filter, e.g. sleep, weakness", description="Find a question",
                                    continuous_update=True, style={"description_width": "initial"},
@@ -125,14 +138,10 @@ class Explorer(widgets.VBox):
         # -- the results, first what is always in view --------------------------------------
         self.status = widgets.HTML(_status("ready", ""))
         self.summary = widgets.HTML()
-        self.chips: dict[str, widgets.Button] = {}
-        for fid in self.controls:
-            chip = widgets.Button(layout=widgets.Layout(display="none", width="auto"), tooltip="Remove this finding")
-            chip.add_class("tb-chip")
-            chip.add_class(f"entered-{fid}")
-            chip.on_click(functools.partial(self._remove, fid))
-            self.chips[fid] = chip
-        self.entered = widgets.Box(list(self.chips.values()), layout=widgets.Layout(display="flex"))
+        self.chips: dict[str, widgets.Button] = {}  # one per finding entered so far, made when first needed
+        self._chip_layout = widgets.Layout(width="auto")
+        self._chip_style = widgets.ButtonStyle()
+        self.entered = widgets.Box([], layout=widgets.Layout(display="flex"))
         self.entered.add_class("tb-chips")
         self.entered.add_class("entered-findings")
         pinned = widgets.VBox([self.status, self.summary, self.entered])
@@ -151,7 +160,7 @@ class Explorer(widgets.VBox):
             self.differential,
             widgets.HBox([self.show_all, self.show_intervals], layout=widgets.Layout(flex_flow="row wrap")),
             self.intervals_message, self.explanation,
-        ], layout=widgets.Layout(flex="3 1 340px", min_width="0px"))
+        ], layout=widgets.Layout(min_width="0px"))
         ranking.add_class("ranking-panel")
 
         # -- then the heavier panels, computed in the background -----------------------------
@@ -171,9 +180,7 @@ class Explorer(widgets.VBox):
         self.slot.add_class("explorer-slot")
         results_box = widgets.VBox(
             [
-                pinned, self.triage,
-                widgets.HBox([ranking, widgets.Box([self.dont_miss], layout=widgets.Layout(flex="1 1 200px", min_width="0px"))],
-                             layout=widgets.Layout(flex_flow="row wrap", align_items="flex-start", grid_gap="8px")),
+                pinned, self.triage, self.dont_miss, ranking,
                 self.slot,
                 self._section("Best next questions", [self.serious, self.next]),
                 self._section("Why this ranking", [self.why_choice, self.why]),
@@ -239,14 +246,22 @@ class Explorer(widgets.VBox):
     def _control(self, fid: str, label: str, states: tuple[str, ...]) -> widgets.Dropdown:
         dropdown = widgets.Dropdown(
             options=[(UNKNOWN, ""), *((render.state_label(s), s) for s in states)],
-            value="", description=label, description_allow_html=False,
-            style={"description_width": "58%"}, layout=widgets.Layout(width="auto"),
+            value="", description=label, description_allow_html=False, style=self._control_style, layout=self._control_layout,
         )
         dropdown.add_class("tb-control")
         dropdown.add_class(f"finding-{fid}")
         dropdown.observe(functools.partial(self._on_control, fid), names="value")
         self.controls[fid] = dropdown
         return dropdown
+
+    def _chip(self, fid: str) -> None:
+        """The removable item for finding ``fid`` in the list of what was entered."""
+        chip = widgets.Button(layout=self._chip_layout, style=self._chip_style)
+        chip.add_class("tb-chip")
+        chip.add_class(f"entered-{fid}")
+        chip.on_click(functools.partial(self._remove, fid))
+        self.chips[fid] = chip
+        self.entered.children = [self.chips[f] for f in self.controls if f in self.chips]
 
     @staticmethod
     def _section(title: str, children: list[widgets.Widget], layout: widgets.Layout | None = None) -> widgets.VBox:
@@ -336,9 +351,9 @@ class Explorer(widgets.VBox):
             for fid in fids:
                 control = self.controls[fid]
                 hit = not words or words in control.description.lower() or any(words in str(label) for label, _ in control.options[1:])
-                control.layout.display = "" if hit else "none"
+                _show(control, hit)
                 visible += hit
-            section.layout.display = "" if visible else "none"
+            _show(section, bool(visible))
             shown += visible
         self.no_match.value = (f'<div class="tb-note">No question matches “{render.esc(shorten(words))}”.</div>'
                                if words and not shown else "")
@@ -375,12 +390,15 @@ class Explorer(widgets.VBox):
         self._render_differential()
         n = len(result.evidence)
         self.status.value = _status("ready", f"Results for {n} finding{'' if n == 1 else 's'} entered." if n else "")
+        for fid in result.evidence:
+            if fid in self.controls and fid not in self.chips:
+                self._chip(fid)
         for fid, chip in self.chips.items():
             state = result.evidence.get(fid)
             if state:
                 chip.description = f"✕ {kb.label(fid)}: {render.state_label(state)}"
                 chip.tooltip = f"Remove “{kb.label(fid)}” (back to unknown)"
-            chip.layout.display = "" if state else "none"
+            _show(chip, bool(state))
         extra = {v: s for v, s in result.evidence.items() if v not in self.controls}
         self.extra.value = (
             '<div class="tb-note">Also in this scenario: ' + render.esc("; ".join(render.evidence_text(extra, kb))) + "</div>"

@@ -20,14 +20,14 @@ COLUMNS = ["kind", "from_id", "to_id", "from_label", "to_label", "meaning", "num
 
 
 def _value(number: Number, states: tuple[str, ...] | None = None) -> tuple[str, float]:
-    """(text, strength): the number as written, and how strongly it pushes (P of a non-first state)."""
+    """(text, strength): the number as a percentage, and how strongly it pushes (P of a non-first state)."""
     value = number.value
     if isinstance(value, tuple):
         if len(value) == 2 and states is not None and len(states) == 2:
-            return f"{value[1]:g}", value[1]
+            return render.fine_percent(value[1]), value[1]
         names = states or tuple(str(i) for i in range(len(value)))
-        return ", ".join(f"{render.state_label(s)} {v:g}" for s, v in zip(names, value, strict=True)), 1.0 - value[0]
-    return f"{value:g}", float(value)
+        return ", ".join(f"{render.state_label(s)} {render.fine_percent(v)}" for s, v in zip(names, value, strict=True)), 1.0 - value[0]
+    return render.fine_percent(value), float(value)
 
 
 def number_table(kb: Knowledge) -> pd.DataFrame:
@@ -114,7 +114,7 @@ def layered_svg(kb: Knowledge, table: pd.DataFrame, condition: str | None = None
         label = kb.label(vid)
         return (f'<g data-node="{render.esc(vid)}"><circle cx="{x}" cy="{y:.1f}" r="3.5" fill="{colour}"/>'
                 f'<text x="{tx}" y="{y + 4:.1f}" text-anchor="{anchor}" font-size="11.5" fill="{fill}" font-weight="{weight}">'
-                f"{render.esc(_short(label, limit))}<title>{render.esc(label)} ({render.esc(vid)})</title></text></g>")
+                f"{render.esc(_short(label, limit))}<title>{render.esc(label)}</title></text></g>")
 
     nodes = [node(v, x_x, y_x[v], "end", x_x - 8, "#475569", 36) for v in exposures]
     for c in kb.conditions:
@@ -144,7 +144,8 @@ def table_html(rows: pd.DataFrame) -> str:
     )
     head = ('<tr><th style="width:33%">Prior or link</th><th style="width:13%">Number</th>'
             '<th style="width:32%">Rationale</th><th style="width:22%">Source</th></tr>')
-    return f'<div class="tb-scroll"><table class="tb-table kb-table" style="table-layout:fixed">{head}{body}</table></div>'
+    return (f'<div class="tb-scroll" tabindex="0" role="region" aria-label="The numbers, with rationale and source">'
+            f'<table class="tb-table kb-table" style="table-layout:fixed">{head}{body}</table></div>')
 
 
 class KnowledgeBrowser(widgets.VBox):
@@ -194,5 +195,5 @@ class KnowledgeBrowser(widgets.VBox):
         rows = filter_table(self.table, self.condition.value, self.finding.value)
         self.message.value = ""
         self.picture.value = layered_svg(self.kb, self.table, self.condition.value, self.finding.value)
-        self.count.value = f'<div class="tb-heading kb-count">{len(rows)} of {len(self.table)} numbers</div>'
+        self.count.value = f'<h2 class="tb-heading kb-count">{len(rows)} of {len(self.table)} numbers</h2>'
         self.rows.value = table_html(rows)

@@ -87,6 +87,7 @@ STYLE = """<style>
 .twitchbn .tb-svg text { font-family: inherit; }
 .twitchbn a { color: #1d4ed8; }
 .twitchbn .tb-links a { display: inline-block; margin: 2px 14px 2px 0; font-weight: 600; }
+.twitchbn .tb-hidden { display: none !important; }
 .twitchbn .tb-stale { opacity: 0.55; transition: opacity 0.1s; }
 .twitchbn .results-status { font-size: 12.5px; color: #334155; min-height: 18px; }
 .twitchbn .results-status[data-state="busy"]::before { content: ""; display: inline-block; width: 10px; height: 10px;
@@ -101,6 +102,7 @@ STYLE = """<style>
   gap: 14px; align-items: start; }
 .twitchbn-explorer .results-panel { position: sticky; top: 0; max-height: 100vh; overflow-y: auto; align-self: start;
   background: #ffffff; z-index: 2; }
+.twitchbn-explorer .results-panel > *, .twitchbn-explorer .evidence-panel > * { flex-shrink: 0; }
 .twitchbn-explorer .evidence-panel .widget-gridbox { grid-template-columns: repeat(2, minmax(0, 1fr)) !important; }
 @container tbx (max-width: 1060px) {
   .twitchbn-explorer .evidence-panel .widget-gridbox { grid-template-columns: minmax(0, 1fr) !important; }
