@@ -13,6 +13,10 @@ layering is what keeps exact inference fast:
   a leak. ``driven_by: causing`` findings (where and how it twitches) hang off "condition is
   causing the twitching"; ``driven_by: present`` findings (what comes with it) hang off the
   condition itself;
+* **tests** (``tests.yaml``, when the vocabulary lists tests): tests and examination signs a
+  clinician may order next. Each is a finding of kind ``test`` (a noisy-MAX of the conditions
+  it detects: link = sensitivity, leak = 1 - specificity) that also carries its cost,
+  invasiveness, time to result and shared draw (``twitchbn.workup`` ranks them);
 * **triage** (``triage.yaml``): red-flag floors and the probability rules of the advice.
 
 Every number carries ``why`` (a one-line rationale) and ``source`` (a seed file name with a short
@@ -40,9 +44,11 @@ from twitchbn.numbers import TOLERANCE, Faults, Number, over_states, point
 from twitchbn.schema import CONDITION_STATES, LEVELS, DontMissRule, FloorRule
 
 FILES = ("vocabulary.yaml", "exposures.yaml", "conditions.yaml", "findings.yaml", "triage.yaml")
+TESTS_FILE = "tests.yaml"  # required when the vocabulary lists tests
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader when libyaml is present
 M = TypeVar("M", bound=BaseModel)
-__all__ = ["CONDITION_STATES", "LEVELS", "Condition", "Exposure", "Finding", "Knowledge", "Link", "RiskFactor", "Triage",
+__all__ = ["CONDITION_STATES", "LEVELS", "Condition", "Draw", "Exposure", "Finding", "Knowledge", "Link", "RiskFactor", "Triage",
+           "WorkupInfo",
            "default_path", "knowledge_sha256", "load_knowledge"]
 
 
@@ -90,7 +96,33 @@ class Link:
 
 
 @dataclass(frozen=True)
+class WorkupInfo:
+    """What ordering a test takes: its own cost (cost units), the shared draw it needs (or
+    None), how invasive it is and how long its result takes."""
+
+    cost: float
+    cost_source: str
+    draw: str | None
+    invasiveness: str
+    time_to_result: str
+
+
+@dataclass(frozen=True)
+class Draw:
+    """A shared cost: paid once by the first test of the draw (GeNIe's conditional cost)."""
+
+    id: str
+    label: str
+    cost: float
+    why: str
+    source: str
+
+
+@dataclass(frozen=True)
 class Finding:
+    """An observable node below the conditions; ``kind`` "test" marks a test or examination
+    sign of ``tests.yaml`` (it then carries ``workup``)."""
+
     id: str
     label: str
     group: str
@@ -98,6 +130,8 @@ class Finding:
     driven_by: str
     leak: Number
     links: tuple[Link, ...]
+    kind: str = "finding"
+    workup: WorkupInfo | None = None
 
 
 @dataclass(frozen=True)
@@ -123,6 +157,12 @@ class Knowledge:
     findings: tuple[Finding, ...]
     triage: Triage
     sha256: str
+    draws: tuple[Draw, ...] = ()
+
+    @property
+    def tests(self) -> tuple[Finding, ...]:
+        """The tests and examination signs (findings of kind "test"), in file order."""
+        return tuple(f for f in self.findings if f.kind == "test")
 
     @property
     def variables(self) -> dict[str, tuple[str, ...]]:
@@ -216,6 +256,8 @@ def load_knowledge(path: str | Path | None = None) -> Knowledge:
     conditions_file = _read(root, "conditions.yaml", schema.ConditionsFile, faults)
     findings_file = _read(root, "findings.yaml", schema.FindingsFile, faults)
     triage_file = _read(root, "triage.yaml", schema.TriageFile, faults)
+    wants_tests = (vocab is not None and bool(vocab.tests)) or (root / TESTS_FILE).exists()
+    tests_file = _read(root, TESTS_FILE, schema.WorkupFile, faults) if wants_tests else None
     if vocab is None or exposures_file is None:  # every cross-reference needs the vocabulary and the exposures
         raise KnowledgeBaseError(faults.items, path=str(root))
     states = {f.id: f.states for f in vocab.findings}
@@ -224,11 +266,13 @@ def load_knowledge(path: str | Path | None = None) -> Knowledge:
     exposures = _load_exposures(exposures_file, vocab, faults)
     conditions = _load_conditions(conditions_file, vocab, exposure_states, faults) if conditions_file is not None else None
     findings = _load_findings(findings_file, vocab, exposure_states, condition_ids, faults) if findings_file is not None else None
+    draws, tests = ((), []) if tests_file is None else _load_tests(tests_file, vocab, set(states) | condition_ids, condition_ids, faults)
+    states |= {t.id: t.states for t in vocab.tests}
     variables = states | dict.fromkeys(condition_ids, CONDITION_STATES)
     triage = _load_triage(triage_file, variables, condition_ids, faults) if triage_file is not None else None
     if faults.items or conditions is None or findings is None or triage is None:
         raise KnowledgeBaseError(faults.items, path=str(root))
-    return Knowledge(root, tuple(exposures), tuple(conditions), tuple(findings), triage, knowledge_sha256(root))
+    return Knowledge(root, tuple(exposures), tuple(conditions), (*findings, *tests), triage, knowledge_sha256(root), draws)
 
 
 def _not_one_of(key: str, expected: str, got: str, valid: Any) -> str:
@@ -315,21 +359,56 @@ def _load_findings(raw: schema.FindingsFile, vocab: schema.VocabularyFile, expos
         states = known[entry.id].states
         if entry.states is not None and entry.states != states:
             faults.add(at, f"states must be {', '.join(states)} as in vocabulary.yaml; got {', '.join(entry.states)}")
-        leak = over_states(entry.leak, f"{label} leak", states, faults, at, "leak")
-        links: list[Link] = []
-        for i, link in enumerate(entry.links):
-            key = f"links[{i}]"
-            if link.condition not in condition_ids:
-                faults.add(at, _not_one_of(f"{key}.condition", "a condition of the knowledge base", link.condition, condition_ids))
-            elif any(x.condition == link.condition for x in links):
-                faults.add(at, f"{key} must not repeat condition '{link.condition}'; it is linked twice")
-            elif (number := over_states(link, f"{label} link from {link.condition}", states, faults, at, key)) is not None:
-                links.append(Link(link.condition, number))
+        leak, links = _links(entry, label, states, condition_ids, at, faults)
         if leak is not None:
-            out.append(Finding(entry.id, known[entry.id].label, entry.group, states, entry.driven_by, leak, tuple(links)))
+            out.append(Finding(entry.id, known[entry.id].label, entry.group, states, entry.driven_by, leak, links))
     ids = [*exposure_states, *(f.id for f in raw.findings if f.id in known and f.id not in exposure_states)]
     _check_coverage("exposures.yaml + findings.yaml", "finding", ids, set(known), faults)
     return out
+
+
+def _links(entry: schema.FindingEntry | schema.WorkupEntry, label: str, states: tuple[str, ...], condition_ids: set[str], at: str,
+           faults: Faults) -> tuple[Number | None, tuple[Link, ...]]:
+    """The leak and the links of a finding or test, each checked against its states."""
+    leak = over_states(entry.leak, f"{label} leak", states, faults, at, "leak")
+    links: list[Link] = []
+    for i, link in enumerate(entry.links):
+        key = f"links[{i}]"
+        if link.condition not in condition_ids:
+            faults.add(at, _not_one_of(f"{key}.condition", "a condition of the knowledge base", link.condition, condition_ids))
+        elif any(x.condition == link.condition for x in links):
+            faults.add(at, f"{key} must not repeat condition '{link.condition}'; it is linked twice")
+        elif (number := over_states(link, f"{label} link from {link.condition}", states, faults, at, key)) is not None:
+            links.append(Link(link.condition, number))
+    return leak, tuple(links)
+
+
+def _load_tests(raw: schema.WorkupFile, vocab: schema.VocabularyFile, taken: set[str], condition_ids: set[str],
+                faults: Faults) -> tuple[tuple[Draw, ...], list[Finding]]:
+    """The shared draws and the tests of ``tests.yaml``, each test a finding of kind "test"."""
+    draws = tuple(Draw(d.id, d.label, d.cost, d.why, d.source) for d in raw.draws)
+    draw_ids = {d.id for d in draws}
+    known = {t.id: t for t in vocab.tests}
+    out = []
+    for entry in raw.tests:
+        at, label = f"{TESTS_FILE}: test '{entry.id}'", f"{TESTS_FILE} {entry.id}"
+        if entry.id not in known:
+            faults.add(at, _not_one_of("id", "a test of vocabulary.yaml", entry.id, known))
+            continue
+        if entry.id in taken:
+            faults.add(at, "is already a finding or condition; a test id must be new")
+            continue
+        states = known[entry.id].states
+        if entry.states is not None and entry.states != states:
+            faults.add(at, f"states must be {', '.join(states)} as in vocabulary.yaml; got {', '.join(entry.states)}")
+        if entry.draw is not None and entry.draw not in draw_ids:
+            faults.add(at, _not_one_of("draw", f"a draw of {TESTS_FILE}", entry.draw, draw_ids or {"(none defined)"}))
+        leak, links = _links(entry, label, states, condition_ids, at, faults)
+        info = WorkupInfo(entry.cost.value, entry.cost.source, entry.draw, entry.invasiveness, entry.time_to_result)
+        if leak is not None:
+            out.append(Finding(entry.id, known[entry.id].label, "test", states, "present", leak, links, "test", info))
+    _check_coverage(TESTS_FILE, "test", [e.id for e in raw.tests], set(known), faults)
+    return draws, out
 
 
 def _load_triage(raw: schema.TriageFile, variables: dict[str, tuple[str, ...]], condition_ids: set[str], faults: Faults) -> Triage:

@@ -25,6 +25,8 @@ Category = Literal["lifestyle", "deficiency", "local", "disease"]
 Group = Literal["where", "how", "exposures", "with"]
 Driver = Literal["causing", "present"]
 Level = Literal["self_care", "see_doctor", "urgent"]
+Invasiveness = Literal["none", "minimal", "moderate"]
+TimeToResult = Literal["immediate", "hours", "days", "weeks"]
 LEVELS: tuple[str, ...] = get_args(Level)
 CONDITION_STATES = ("absent", "present")
 _YES_NO = 'YAML reads a bare yes or no as true or false: write "yes" or "no"'
@@ -95,6 +97,7 @@ def _exactly(values: tuple[str, ...]) -> PlainValidator:
 Prob = Annotated[float, PlainValidator(lambda v: _real(v, "a probability in [0, 1]", 0.0, 1.0))]
 Lift = Annotated[float, PlainValidator(lambda v: _real(v, "a number of at least 1", 1.0, math.inf))]
 ListSize = Annotated[int, PlainValidator(lambda v: _real(v, "a whole number from 1 to 5", 1, 5, whole=True))]
+Cost = Annotated[float, PlainValidator(lambda v: _real(v, "a cost of at least 0 (cost units)", 0.0, math.inf))]
 Version = Annotated[int, PlainValidator(lambda v: _real(v, "a whole number of at least 1", 1, math.inf, whole=True))]
 Text = Annotated[str, PlainValidator(_text)]
 Name = Annotated[str, PlainValidator(_name)]
@@ -173,6 +176,7 @@ class VocabularyFile(_Strict):
     condition_states: Annotated[tuple[str, ...], _exactly(CONDITION_STATES)]
     conditions: tuple[VocabularyCondition, ...]
     findings: tuple[VocabularyFinding, ...]
+    tests: tuple[VocabularyFinding, ...] = ()
     triage_levels: Annotated[tuple[str, ...], _exactly(LEVELS)]
 
 
@@ -208,6 +212,42 @@ class FindingEntry(_Strict):
 
 class FindingsFile(_Strict):
     findings: tuple[FindingEntry, ...]
+
+
+class CostEntry(_Strict):
+    """What a test costs (cost units) and where the figure comes from."""
+
+    value: Cost
+    source: Source
+
+
+class DrawEntry(_Strict):
+    """A shared cost (GeNIe's conditional cost): paid by the first test that needs it."""
+
+    id: Name
+    label: Text
+    cost: Cost
+    why: Text
+    source: Source
+
+
+class WorkupEntry(_Strict):
+    """A test or examination sign: a finding hung off the conditions it detects (link p =
+    sensitivity, leak = 1 - specificity) plus its cost, invasiveness and time to result."""
+
+    id: Name
+    states: tuple[Name, ...] | None = None  # optional; when given, the vocabulary's states
+    cost: CostEntry
+    draw: Name | None = None
+    invasiveness: Invasiveness
+    time_to_result: TimeToResult
+    leak: DistNumber
+    links: tuple[LinkEntry, ...] = ()
+
+
+class WorkupFile(_Strict):
+    draws: tuple[DrawEntry, ...] = ()
+    tests: tuple[WorkupEntry, ...]
 
 
 class FloorRule(_Strict):
@@ -283,7 +323,7 @@ class TriageFile(_Strict):
     dont_miss: DontMissRule | None = None
 
 
-_ENTRY_KINDS = {"exposures": "exposure", "conditions": "condition", "findings": "finding"}
+_ENTRY_KINDS = {"exposures": "exposure", "conditions": "condition", "findings": "finding", "tests": "test", "draws": "draw"}
 M = TypeVar("M", bound=BaseModel)
 
 

@@ -1,4 +1,5 @@
-"""Next best question: expected information gain of every unobserved finding and exposure.
+"""Next best question: expected information gain of every unobserved finding and exposure
+(tests and examination signs excepted: ``twitchbn.workup`` ranks those against their cost).
 
 Target (docs/reasoning.md): the uncertainty of the differential is
 
@@ -77,8 +78,9 @@ def next_questions(model: Model, evidence: Mapping[str, Any] | None, serious: bo
         if x not in checked:
             plan.append((x, "exposure", len(variants), engine.exposure_card[i]))
             variants.extend(Variant(clamps=((("x", i), s),)) for s in range(engine.exposure_card[i] - 1))
+    tests = {t.id for t in model.kb.tests}  # ordered, not asked: twitchbn.workup ranks them
     for i, f in enumerate(engine.finding_ids):
-        if f not in checked:
+        if f not in checked and f not in tests:
             plan.append((f, "finding", len(variants), engine.finding_card[i]))
             variants.extend(Variant(at_most=((i, s),)) for s in range(engine.finding_card[i] - 1))
     if model.cost(checked, variants) > INTERACTIVE_ENTRIES:
