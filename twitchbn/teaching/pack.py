@@ -26,8 +26,6 @@ from twitchbn.inference import Model, QueryResult
 from twitchbn.schema import LEVELS, Level, Name, Source, Text, _expected, _Strict, parse
 
 KINDS = ("lesson", "case")
-MEASURES = ("explains", "present", "rank", "must_not_miss", "triage")
-CHANGES = ("rises", "falls", "halves", "doubles", "holds")
 HOLDS_WITHIN = 0.05  # "holds": a probability moves by at most 5 percentage points
 MAX_CANDIDATES = 6
 
@@ -364,12 +362,6 @@ def agreement(item: TeachingFile, model: Model) -> Agreement:
 def check_pack(pack: Pack, model: Model) -> list[Agreement]:
     """The agreement of every lesson and case of a pack."""
     return [agreement(item, model) for item in pack.items]
-
-
-def step_results(item: TeachingFile, model: Model) -> list[QueryResult]:
-    """The model's result after each step."""
-    return [model.query(item.evidence(step)) for step in range(1, len(item.steps) + 1)]
-
 
 
 def claims_table(pack: Pack, model: Model) -> pd.DataFrame:
