@@ -167,6 +167,8 @@ class Lessons(widgets.VBox):
     """Every lesson of a pack behind one menu."""
 
     def __init__(self, model: Model, pack: Pack):
+        if not pack.lessons:
+            raise TwitchbnError("the pack has no lessons: add a file with 'kind: lesson'")
         self.model = model
         self.pack = pack
         self.menu = widgets.Dropdown(options=[(lesson.title, lesson.id) for lesson in pack.lessons], description="Lesson",
