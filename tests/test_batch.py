@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from conftest import REPO, run_cli
 
+import twitchbn.engine as engine_module
 from twitchbn import TwitchbnError, batch
 from twitchbn.batch import read_cases, run_batch
 from twitchbn.evaluation import load_cases
@@ -83,17 +84,17 @@ def test_batch_equals_single_queries_on_random_cases(model):
 
 def test_cases_too_wide_for_the_fixed_order_take_an_order_of_their_own_and_stay_exact(model, monkeypatch):
     rows, columns = random_cases(model, 80, seed=9)
-    widths = model.engine.each_widths([model.variant({k: v for k, v in r.items() if k != "id"}) for r in rows])
-    monkeypatch.setattr(batch, "EACH_ENTRIES", int(np.median(widths)))  # half the cases leave the compiled pass
+    variants = [model.variant({k: v for k, v in r.items() if k != "id"}) for r in rows]
+    entries = model.engine._broad.entries(model.engine._held(variants))[0]
+    monkeypatch.setattr(engine_module, "KEEP_ENTRIES", int(np.median(entries)))  # half the cases leave the fixed order
+    assert 0 < model.engine.fits(variants).sum() < len(variants)
     assert_equals_queries(model, run_batch(model, read_cases(to_csv(rows, columns), settable(model))), rows, top=3)
 
 
 def test_a_case_too_heavy_even_for_a_query_is_a_bad_row_not_a_crash(model):
-    heavy = ["twitch_eyelid", "twitch_face", "twitch_arm", "twitch_hand", "twitch_thigh", "twitch_calf", "twitch_foot", "twitch_torso",
-             "twitch_widespread", "twitch_tongue", "muscle_weakness", "muscle_cramps", "numbness_tingling", "muscle_stiffness",
-             "painful", "during_sleep", "after_exercise", "joint_pain", "skin_rash", "tremor"]
-    rows = [{"id": "light", "twitch_calf": "yes"}, {"id": "heavy", **dict.fromkeys(heavy, "yes")}]
-    text = to_csv(rows, ["id", *heavy]).getvalue()
+    every = {f.id: f.states[-1] for f in model.kb.findings if f.links}  # every finding positive: beyond exact inference
+    rows = [{"id": "light", "twitch_calf": "yes"}, {"id": "heavy", **every}]
+    text = to_csv(rows, ["id", *every]).getvalue()
     result = run_batch(model, read_cases(io.StringIO(text), settable(model)))
     assert list(result.results["id"]) == ["light"]
     assert len(result.bad) == 1

@@ -7,11 +7,11 @@ The results repeat the input columns and add the ranked top conditions (by ``exp
 
 Why it is fast: every case needs its own exact forward-backward pass (its positive findings
 decide the frontier), so repeated cases are computed once and the rest go, many per call, through
-the compiled per-case pass ``Engine.each`` (``twitchbn/compiled.py``): no per-case Python in the
-arithmetic, each case's frontier no wider than its own evidence needs. "No everyday cause is
-causing" (for triage) is a forward-only pass of the same case. A case too wide for the compiled
-pass's fixed order takes ``Engine.sweep`` with an order of its own, exactly as a query would; one
-too heavy even for that is a bad row. No approximation, no cancellation: identical to
+the compiled pass on one fixed order (``Engine.each``, ``twitchbn/compiled.py``): no per-case
+Python in the arithmetic, each case's frontier no wider than its own evidence needs. "No everyday
+cause is causing" (for triage) is a forward-only pass of the same case. A case too wide for the
+fixed order takes ``Engine.sweep`` with an order of its own, exactly as a query would; one too
+heavy even for that is a bad row. No approximation, no cancellation: identical to
 ``Model.query``.
 """
 
@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from twitchbn._files import CASES_LIMIT, atomic_write_text, read_user_text, user_text
-from twitchbn.engine import CAUSING, EACH_ENTRIES, Variant
+from twitchbn.engine import CAUSING, Variant
 from twitchbn.errors import EvidenceError, EvidenceTooComplexError, ImpossibleEvidenceError, TwitchbnError, closest, shorten
 
 ON_ERROR = ("skip", "refuse")
@@ -185,11 +185,11 @@ def _parse(model: Any, cases: Cases) -> tuple[list[_Case], list[BadRow]]:
 def _solve(model: Any, cases: list[_Case], top: int, records: dict, bad: list[BadRow]) -> None:
     """Score ``cases``: posteriors, then "no everyday cause is causing" (triage) from log masses.
 
-    Cases go through the compiled per-case pass (``Engine.each``); one whose tables would be too
-    big in its fixed order takes ``Engine.sweep`` with an order of its own, as a query would.
+    Cases go through the pass on one fixed order (``Engine.each``); one whose tables would be too
+    big in that order takes ``Engine.sweep`` with an order of its own, as a query would.
     """
     engine = model.engine
-    fits = engine.each_widths([case.variant for case in cases]) <= EACH_ENTRIES
+    fits = engine.fits([case.variant for case in cases])
     fast = [case for case, ok in zip(cases, fits, strict=True) if ok]
     variants = [v for case in fast for v in (case.variant, model.no_everyday_variant(case.variant))]
     both = engine.each(variants, marginals=[True, False] * len(fast))

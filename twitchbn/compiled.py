@@ -1,11 +1,10 @@
-"""The engine's exact forward-backward pass compiled with numba, one case at a time: batch scoring.
+"""The exact forward-backward pass, compiled with numba: the one implementation of inference.
 
-``Engine.sweep`` vectorises over variants that share one frontier plan; thousands of unrelated
-cases each want a frontier of their own (their own positive findings open at each step, their
-own observed exposures sliced to one state), and numpy's per-call overhead would dominate such
-small tables. This kernel runs the same pass per case with that case's own frontier:
+Every query, variant and parameter draw runs through ``run`` (derivation in docs/engine.md).
+Each case (one evidence variant, optionally with its own row of a parameter batch) gets its own
+frontier in a shared condition order (``twitchbn.frontier.Plan``):
 
-* steps visit the conditions in one fixed order (``order``);
+* steps visit the conditions in the plan's order;
 * the frontier after a step holds the exposures some later condition still needs (only the
   states the case allows) and one bit per positive finding whose parents are not all visited;
 * a step builds its table over (status, exposures and findings open during the step), lets its
@@ -13,87 +12,75 @@ small tables. This kernel runs the same pass per case with that case's own front
   leaves, and rescales; the backward pass gives every condition's status marginal and every
   exposure's marginal.
 
-The arithmetic is the same sum of non-negative terms as ``Engine.sweep``; the tests hold the two
-to 1e-12 on many cases. numba is imported only when batch scoring first needs it.
+Every quantity is a sum of non-negative terms, so the pass is numerically stable. The backward
+pass reuses the forward step tables when a case's tables fit ``keep``; otherwise it recomputes
+each step from the stored incoming message (twice the forward work, memory of one step).
+numba is imported with this module; the compiled code is cached on disk after its first use.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 from numba import njit
 
 from twitchbn.frontier import Plan
-
-if TYPE_CHECKING:
-    from twitchbn.engine import Engine
+from twitchbn.params import LinkTables, Params
 
 
 @dataclass(frozen=True)
-class Structure:
-    """The network as flat arrays for the kernel (point parameters, one fixed order)."""
+class Tables:
+    """Every number of the network as flat arrays for the kernel; a leading axis holds the rows
+    of a parameter batch (1 for the point values)."""
 
-    order: np.ndarray  # (nc,) condition at each step
-    x_first: np.ndarray  # (nx,) first step needing the exposure (-1: no condition does)
-    x_last: np.ndarray  # (nx,)
     cp_stride: np.ndarray  # (nc, nx) stride of an exposure in the condition's table (0: not a parent)
     p3_start: np.ndarray  # (nc,) first row of the condition's table in p3
-    p3: np.ndarray  # (rows, 3) P(absent, present not causing, causing | exposure states)
-    f_first: np.ndarray  # (nf,) first step of a finding's parents (-1: none)
-    f_last: np.ndarray  # (nf,)
+    p3: np.ndarray  # (P, rows, 3) P(absent, present not causing, causing | exposure states)
     parent: np.ndarray  # (nf, nc) bool
-    dist: np.ndarray  # (nf, nc, S) noisy-MAX link distribution (non-parents never produce)
-    cum: np.ndarray  # (nf, nc, S) its cumulative sums
-    leak: np.ndarray  # (nf, S)
-    leak_cum: np.ndarray  # (nf, S)
+    dist: np.ndarray  # (P, nf, nc, S) noisy-MAX link distribution (non-parents never produce)
+    cum: np.ndarray  # (P, nf, nc, S) its cumulative sums
+    leak: np.ndarray  # (P, nf, S)
+    leak_cum: np.ndarray  # (P, nf, S)
     active: np.ndarray  # (nf, 3) bool: statuses in which a parent can produce the finding
 
 
-def structure(engine: Engine, plan: Plan) -> Structure:
-    """Flatten ``engine``'s parameters (one set) and ``plan``'s order and spans for the kernel."""
-    params, links = engine.params, engine.links
-    if params.activation.shape[0] != 1:
-        raise ValueError("the compiled pass takes one parameter set")
-    nc, nx = len(engine.condition_ids), len(engine.exposure_ids)
-    x_first = np.full(nx, -1, dtype=np.int64)
-    x_last = np.full(nx, -1, dtype=np.int64)
-    for (kind, x), (first, last) in plan.span.items():
-        if kind == "x":
-            x_first[x], x_last[x] = first, last
+def tables(params: Params, links: LinkTables, condition_parents: list[tuple[int, ...]], exposure_card: list[int]) -> Tables:
+    """Flatten ``params`` (every row of its batch) and its link tables for the kernel."""
+    nc, nx = len(condition_parents), len(exposure_card)
     cp_stride = np.zeros((nc, nx), dtype=np.int64)
     p3_start = np.zeros(nc, dtype=np.int64)
-    tables = []
+    parts = []
     rows = 0
-    for c, parents in enumerate(engine.condition_parents):
-        cpt = params.condition_cpt[c][0]
-        a = params.activation[0, c]
-        tables.append(np.stack([1.0 - cpt, cpt * (1.0 - a), cpt * a], axis=-1).reshape(-1, 3))
+    for c, parents in enumerate(condition_parents):
+        cpt = params.condition_cpt[c]  # (P, *parent cards)
+        a = params.activation[:, c].reshape((-1,) + (1,) * (cpt.ndim - 1))
+        parts.append(np.stack([1.0 - cpt, cpt * (1.0 - a), cpt * a], axis=-1).reshape(cpt.shape[0], -1, 3))
         p3_start[c] = rows
-        rows += tables[-1].shape[0]
+        rows += parts[-1].shape[1]
         stride = 1
         for x in reversed(parents):
             cp_stride[c, x] = stride
-            stride *= engine.exposure_card[x]
-    as_int = {"dtype": np.int64}
-    return Structure(np.asarray(plan.order, **as_int), x_first, x_last, cp_stride, p3_start, np.concatenate(tables),
-                     np.asarray(plan.first, **as_int), np.asarray(plan.last, **as_int), links.parent, links.dist[0], links.cum[0],
-                     links.leak[0], links.leak_cum[0], links.active)
+            stride *= exposure_card[x]
+    pb = max(part.shape[0] for part in parts)
+    p3 = np.concatenate([np.broadcast_to(part, (pb, *part.shape[1:])) for part in parts], axis=1)
+    return Tables(cp_stride, p3_start, np.ascontiguousarray(p3), links.parent, links.dist, links.cum, links.leak, links.leak_cum,
+                  links.active)
 
 
-def run(st: Structure, unary: np.ndarray, xprior: np.ndarray, log_const: np.ndarray,
-        pos_start: np.ndarray, pos_f: np.ndarray, pos_s: np.ndarray, marginals: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def run(t: Tables, plan: Plan, unary: np.ndarray, xprior: np.ndarray, log_const: np.ndarray, pos_start: np.ndarray,
+        pos_f: np.ndarray, pos_s: np.ndarray, marginals: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """log P(evidence) (B,), status marginals (B, nc, 3) and exposure marginals (B, nx, max card,
     zero-padded) of each case; the marginals are zero where ``marginals`` is False.
 
     ``unary`` (B, nc, 3), ``xprior`` (B, nx, max card) and ``log_const`` (B,) are the cases'
     product-form evidence (``Engine._factors``); case b's positive findings with parents are
-    ``pos_f[pos_start[b]:pos_start[b + 1]]`` in states ``pos_s[...]``.
+    ``pos_f[pos_start[b]:pos_start[b + 1]]`` in states ``pos_s[...]``; case b uses row b of a
+    parameter batch (row 0 of a single set). ``keep[b]``: keep its step tables for the backward pass.
     """
-    return _run(st.order, st.x_first, st.x_last, st.cp_stride, st.p3_start, st.p3, st.f_first, st.f_last, st.parent,
-                st.dist, st.cum, st.leak, st.leak_cum, st.active, unary, xprior, log_const, pos_start, pos_f, pos_s, marginals)
+    return _run(plan.order, plan.x_first, plan.x_last, plan.f_first, plan.f_last, t.cp_stride, t.p3_start, t.p3, t.parent,
+                t.dist, t.cum, t.leak, t.leak_cum, t.active, unary, xprior, log_const, pos_start, pos_f, pos_s, marginals, keep)
 
 
 # Rows of a step's layout table (one column per variable open during the step).
@@ -207,14 +194,29 @@ def _moves(table, f, s, c, st, opens, transpose, parent, dist, cum, leak, leak_c
 
 
 @njit(cache=True)
-def _run(order, x_first, x_last, cp_stride, p3_start, p3, f_first, f_last, parent, dist, cum, leak, leak_cum, active,
-         unary, xprior, log_const, pos_start, pos_f, pos_s, marginals):  # pragma: no cover - compiled
+def _forward(k, c, b, alpha, fs, ss, lay, x_first, x_last, f_first, f_last, nstates, states, cp_stride, p3_start, p3, parent,
+             dist, cum, leak, leak_cum, active, unary, xprior, odo, weight):  # pragma: no cover - compiled
+    """Step k's table after its moves, with its per-entry weights and indices (``_step``) and its sizes."""
+    nv, nu, ni, no = _layout(k, x_first, x_last, nstates, fs, f_first, f_last, lay)
+    table, base, index = _step(c, b, alpha, nv, nu, lay, cp_stride, p3_start, p3, unary, xprior, states, odo, weight)
+    for v in range(nv):  # findings open at this step: open from the leak, then move
+        if lay[KIND, v] == 1:
+            f, s = fs[lay[INDEX, v]], ss[lay[INDEX, v]]
+            _moves(table, f, s, c, lay[STRIDE, v], not lay[IS_IN, v], False, parent, dist, cum, leak, leak_cum, active)
+    return table, base, index, nv, nu, ni, no
+
+
+@njit(cache=True)
+def _run(order, x_first, x_last, f_first, f_last, cp_stride, p3_start, p3_all, parent, dist_all, cum_all, leak_all, leak_cum_all,
+         active, unary, xprior, log_const, pos_start, pos_f, pos_s, marginals, keep):  # pragma: no cover - compiled
     nb, nc = unary.shape[0], unary.shape[1]
     nx, maxcard = xprior.shape[1], xprior.shape[2]
     log_z = np.empty(nb)
     status = np.zeros((nb, nc, 3))
     xmarg = np.zeros((nb, nx, maxcard))
     for b in range(nb):
+        r = b if p3_all.shape[0] > 1 else 0  # this case's row of a parameter batch
+        p3, dist, cum, leak, leak_cum = p3_all[r], dist_all[r], cum_all[r], leak_all[r], leak_cum_all[r]
         fs = pos_f[pos_start[b] : pos_start[b + 1]]
         ss = pos_s[pos_start[b] : pos_start[b + 1]]
         lay = np.zeros((8, nx + fs.shape[0]), dtype=np.int64)
@@ -238,17 +240,17 @@ def _run(order, x_first, x_last, cp_stride, p3_start, p3, f_first, f_last, paren
         log_z[b] = -math.inf
         if logc == -math.inf:
             continue
+        stored = marginals[b] and keep[b]
         tables, bases, indices = [np.zeros((3, 0))], [np.zeros(0)], [np.zeros((3, 0), dtype=np.int64)]
+        alphas = [np.ones(1)]  # alphas[k + 1]: the message entering step k
         alpha = np.ones(1)
         log_scale = 0.0
         for k in range(nc):
-            c = order[k]
-            nv, nu, ni, no = _layout(k, x_first, x_last, nstates, fs, f_first, f_last, lay)
-            table, base, index = _step(c, b, alpha, nv, nu, lay, cp_stride, p3_start, p3, unary, xprior, states, odo, weight)
-            for v in range(nv):  # findings open at this step: open from the leak, then move
-                if lay[KIND, v] == 1:
-                    f, s = fs[lay[INDEX, v]], ss[lay[INDEX, v]]
-                    _moves(table, f, s, c, lay[STRIDE, v], not lay[IS_IN, v], False, parent, dist, cum, leak, leak_cum, active)
+            if marginals[b] and not stored:
+                alphas.append(alpha)
+            table, base, index, nv, nu, ni, no = _forward(k, order[k], b, alpha, fs, ss, lay, x_first, x_last, f_first, f_last,
+                                                          nstates, states, cp_stride, p3_start, p3, parent, dist, cum, leak,
+                                                          leak_cum, active, unary, xprior, odo, weight)
             out = np.zeros(no)
             for u in range(nu):
                 if index[OUT, u] >= 0:
@@ -259,7 +261,7 @@ def _run(order, x_first, x_last, cp_stride, p3_start, p3, f_first, f_last, paren
                 break
             alpha = out / top
             log_scale += math.log(top)
-            if marginals[b]:
+            if stored:
                 tables.append(table)
                 bases.append(base)
                 indices.append(index)
@@ -271,8 +273,13 @@ def _run(order, x_first, x_last, cp_stride, p3_start, p3, f_first, f_last, paren
         beta = np.ones(1)
         for k in range(nc - 1, -1, -1):
             c = order[k]
-            nv, nu, ni, no = _layout(k, x_first, x_last, nstates, fs, f_first, f_last, lay)
-            table, base, index = tables[k + 1], bases[k + 1], indices[k + 1]
+            if stored:
+                nv, nu, ni, no = _layout(k, x_first, x_last, nstates, fs, f_first, f_last, lay)
+                table, base, index = tables[k + 1], bases[k + 1], indices[k + 1]
+            else:
+                table, base, index, nv, nu, ni, no = _forward(k, c, b, alphas[k + 1], fs, ss, lay, x_first, x_last, f_first, f_last,
+                                                              nstates, states, cp_stride, p3_start, p3, parent, dist, cum, leak,
+                                                              leak_cum, active, unary, xprior, odo, weight)
             grad = np.zeros((3, nu))
             for u in range(nu):
                 if index[OUT, u] >= 0:

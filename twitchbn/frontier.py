@@ -1,16 +1,12 @@
-"""The plan of an engine sweep: the condition order and the frontier carried between steps.
+"""The plan of an exact pass: the order in which it visits the conditions, and what that costs.
 
-The sweep visits the conditions one by one. Its frontier holds the unobserved exposures shared by
-several conditions and the two-state accumulators of the positive findings (observed in a state
-above the first) that are open: a finding opens at its first parent in the order and closes at
-its last. Accumulators live in *slots*, assigned per variant by interval colouring, so
-
-* a slot is reused once its finding has closed, and
-* variants with different positive findings share one pass: each variant puts its own findings
-  in the slots, and the frontier grows with the number of findings a variant has open at once,
-  not with the union of the variants' findings (batch scoring relies on this).
-
-Any order gives the same exact answer; the greedy order only keeps the frontier small.
+The pass (``twitchbn.compiled``, derivation in docs/engine.md) visits the conditions one by one.
+Between two steps it carries a *frontier*: the unobserved exposures that a condition on each side
+depends on, and one "already produced" bit per positive finding (observed beyond its first
+state) whose parents lie on both sides. A finding's bit is open from its first parent in the order
+to its last. The step tables (frontier x the condition's three statuses) are what the pass
+computes, so their total size is its time and, when it keeps them for the backward pass, its
+memory. Any order gives the same exact answer; the greedy order only keeps the tables small.
 """
 
 from __future__ import annotations
@@ -21,23 +17,28 @@ from dataclasses import dataclass
 
 import numpy as np
 
-Positives = tuple[tuple[int, int], ...]  # (finding index, observed state > 0), sorted
-
 
 @dataclass(frozen=True)
 class Plan:
-    """Everything a sweep needs to know about its frontier."""
+    """An order and, per exposure and finding, the steps between which it is open."""
 
-    order: tuple[int, ...]  # condition visited at each step
-    span: dict[tuple[str, int], tuple[int, int]]  # ("x", exposure) or ("a", slot) -> (first step, last step)
-    occupant: dict[int, np.ndarray]  # slot -> (variants, steps): finding held at each step, -1 when free
-    state: dict[int, np.ndarray]  # slot -> (variants, steps): the observed state of that finding
-    first: np.ndarray  # per finding: step of its first parent (-1 without parents)
-    last: np.ndarray  # per finding: step of its last parent (-1 without parents)
+    order: np.ndarray  # (n_conditions,) condition visited at each step
+    x_first: np.ndarray  # (n_exposures,) first step of a condition needing the exposure (-1: none does)
+    x_last: np.ndarray
+    f_first: np.ndarray  # (n_findings,) step of the finding's first parent (-1: no parents)
+    f_last: np.ndarray
+    exposure_size: np.ndarray  # (n_steps,) product of the open exposures' cardinalities (observed ones count 1)
+    open: np.ndarray  # (n_findings, n_steps) bool: the finding's bit is open during the step
+
+    def entries(self, positive: np.ndarray) -> np.ndarray:
+        """Step-table entries of each case, summed over steps and their largest step:
+        ``positive`` is (cases, findings) 0/1. Returns (total, widest), each (cases,)."""
+        per_step = 3.0 * self.exposure_size * 2.0 ** (positive @ self.open)
+        return per_step.sum(axis=1), per_step.max(axis=1, initial=0.0)
 
 
 class Planner:
-    """Orders and frontiers for one network structure (orders cached per evidence shape)."""
+    """Orders and plans for one network structure (greedy orders cached per evidence shape)."""
 
     def __init__(self, finding_parents: Sequence[tuple[int, ...]], exposure_children: dict[int, list[int]],
                  exposure_card: Sequence[int], n_conditions: int):
@@ -50,7 +51,7 @@ class Planner:
         self._orders: dict[tuple, tuple[int, ...]] = {}
 
     def _default_order(self) -> tuple[int, ...]:
-        """A fixed order that keeps accumulators short-lived (the tie-break of ``order``).
+        """A fixed order that keeps findings' bits short-lived (the tie-break of ``order``).
 
         Greedy: start from the condition with the most links, then repeatedly take the condition
         sharing the most findings and exposures with those already placed.
@@ -76,8 +77,8 @@ class Planner:
 
     def order(self, positive: tuple[int, ...], observed: frozenset[int]) -> tuple[int, ...]:
         """Condition order for a pass: greedy, each step adding the condition that keeps the
-        frontier (open accumulators of ``positive`` findings, unobserved shared exposures)
-        smallest. Cached per evidence shape.
+        frontier (open bits of ``positive`` findings, unobserved shared exposures) smallest.
+        Cached per evidence shape.
         """
         key = (positive, observed)
         if key not in self._orders:
@@ -99,55 +100,24 @@ class Planner:
             self._orders[key] = tuple(order)
         return self._orders[key]
 
-    def plan(self, positives: Sequence[Positives], observed: frozenset[int]) -> Plan:
-        """The plan for variants with these positive findings, ``observed`` exposures sliced out."""
-        union = tuple(sorted({f for pos in positives for f, _ in pos if self.finding_parents[f]}))
-        order = self.order(union, observed)
-        step = np.empty(self.n, dtype=int)
+    def plan(self, order: Sequence[int], observed: frozenset[int] = frozenset()) -> Plan:
+        """The spans of every exposure and finding in ``order``; ``observed`` exposures count one state."""
+        step = np.empty(self.n, dtype=np.int64)
         step[list(order)] = np.arange(self.n)
-        first = np.full(len(self.finding_parents), -1)
-        last = np.full(len(self.finding_parents), -1)
+        nf, nx = len(self.finding_parents), len(self.exposure_card)
+        f_first, f_last = np.full(nf, -1, dtype=np.int64), np.full(nf, -1, dtype=np.int64)
         for f, parents in enumerate(self.finding_parents):
             if parents:
                 at = step[list(parents)]
-                first[f], last[f] = at.min(), at.max()
-        span: dict[tuple[str, int], tuple[int, int]] = {}
+                f_first[f], f_last[f] = at.min(), at.max()
+        x_first, x_last = np.full(nx, -1, dtype=np.int64), np.full(nx, -1, dtype=np.int64)
         for x, kids in self.children.items():
-            if x not in observed:
-                at = step[kids]
-                span[("x", x)] = (int(at.min()), int(at.max()))
-        occupant: dict[int, np.ndarray] = {}
-        state: dict[int, np.ndarray] = {}
-        colourings: dict[Positives, list[tuple[int, int, int]]] = {}
-        for b, pos in enumerate(positives):
-            if pos not in colourings:
-                colourings[pos] = _colour([(f, s) for f, s in pos if first[f] >= 0], first, last)
-            for slot, f, s in colourings[pos]:
-                if slot not in occupant:
-                    occupant[slot] = np.full((len(positives), self.n), -1)
-                    state[slot] = np.zeros((len(positives), self.n), dtype=int)
-                occupant[slot][b, first[f] : last[f] + 1] = f
-                state[slot][b, first[f] : last[f] + 1] = s
-        for slot, held in occupant.items():
-            used = np.flatnonzero((held >= 0).any(axis=0))
-            span[("a", slot)] = (int(used[0]), int(used[-1]))
-        return Plan(order, span, occupant, state, first, last)
-
-    def widest(self, span: dict[tuple[str, int], tuple[int, int]]) -> int:
-        """Largest table of a sweep with these spans: frontier open at a step x 3 states x one move."""
-        cards = {v: (self.exposure_card[v[1]] if v[0] == "x" else 2) for v in span}
-        return max(6 * math.prod(cards[v] for v, (a, b) in span.items() if a <= k <= b) for k in range(self.n))
-
-
-def _colour(findings: list[tuple[int, int]], first: np.ndarray, last: np.ndarray) -> list[tuple[int, int, int]]:
-    """(slot, finding, state) per finding: interval colouring, a slot reused once its finding closed."""
-    ends: list[int] = []  # last step of the finding now in each slot
-    out = []
-    for f, s in sorted(findings, key=lambda fs: (first[fs[0]], last[fs[0]], fs[0])):
-        slot = next((j for j, end in enumerate(ends) if end < first[f]), len(ends))
-        if slot == len(ends):
-            ends.append(last[f])
-        else:
-            ends[slot] = last[f]
-        out.append((slot, f, s))
-    return out
+            at = step[kids]
+            x_first[x], x_last[x] = at.min(), at.max()
+        steps = np.arange(self.n)
+        size = np.ones(self.n)
+        for x in range(nx):
+            if x_first[x] >= 0 and x not in observed:
+                size *= np.where((x_first[x] <= steps) & (steps <= x_last[x]), self.exposure_card[x], 1)
+        is_open = (f_first[:, None] <= steps) & (steps <= f_last[:, None]) & (f_first[:, None] >= 0)
+        return Plan(np.asarray(order, dtype=np.int64), x_first, x_last, f_first, f_last, size, is_open.astype(float))

@@ -159,9 +159,9 @@ class Model:
         return result
 
     def cost(self, evidence: Mapping[str, str], variants: list[Variant]) -> int:
-        """Table entries a sweep of ``variants`` would touch (width x variants): a budget check
-        for interactive features that batch many variants (next question, intervals)."""
-        return self.engine.width(self._indices(evidence), variants) * len(variants)
+        """Step-table entries a sweep of ``variants`` would compute: a budget check for
+        interactive features that run many variants (next question, intervals)."""
+        return self.engine.cost(self._indices(evidence), variants)
 
     def _impossible(self, evidence: Mapping[str, str]) -> ImpossibleEvidenceError:
         """Shrink the evidence to a minimal set that is still impossible and name it."""

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from twitchbn.frontier import Plan
 from twitchbn.knowledge import Knowledge
 
 
@@ -84,48 +83,6 @@ class LinkTables:
         self.leak, self.leak_cum = leak, np.cumsum(leak, axis=-1)
         # Statuses in which a parent can produce the finding: causing only, or present (quiet or causing).
         self.active = np.array([[False, not c, True] for c in causing])
-
-    def move(self, plan: Plan, slot: int, k: int, c: int, rows: np.ndarray | int) -> np.ndarray | None:
-        """Per variant, the slot's (not yet / reached) x status x (not yet / reached) matrix at step k.
-
-        A finding opens from its leak at its first parent (its "not yet" mass splits into not yet
-        and already reached), moves at each parent in an active status, and at its last parent
-        keeps only "reached", moved back to "not yet" so the slot is free for the next finding.
-        None when the slot stands still for every variant.
-        """
-        held = plan.occupant[slot][:, k]
-        used = held >= 0
-        f = np.where(used, held, 0)
-        s = np.maximum(plan.state[slot][:, k], 1)
-        parent = used & self.parent[f, c]
-        opens = used & (plan.first[f] == k)
-        closes = used & (plan.last[f] == k)
-        if not parent.any():
-            return None
-        active = parent[:, None] & self.active[f]  # (B, 3)
-        move = np.zeros((len(held), 2, 3, 2))
-        move[:, 0, :, 0] = np.where(active, self.cum[rows, f, c, s - 1][:, None], 1.0)
-        move[:, 0, :, 1] = np.where(active, self.dist[rows, f, c, s][:, None], 0.0)
-        move[:, 1, :, 1] = np.where(active, self.cum[rows, f, c, s][:, None], 1.0)
-        if opens.any():
-            below, at = self.leak_cum[rows, f, s - 1], self.leak[rows, f, s]
-            opened = below[:, None, None] * move[:, 0] + at[:, None, None] * move[:, 1]
-            move[:, 0] = np.where(opens[:, None, None], opened, move[:, 0])
-        if closes.any():
-            move[..., 0] = np.where(closes[:, None, None], move[..., 1], move[..., 0])
-            move[..., 1] = np.where(closes[:, None, None], 0.0, move[..., 1])
-        return move
-
-
-def take_rows(params: Params, start: int, stop: int) -> Params:
-    """Rows start:stop of a batch of parameter sets."""
-    return Params(
-        tuple(a[start:stop] for a in params.exposure_prior),
-        tuple(a[start:stop] for a in params.condition_cpt),
-        params.activation[start:stop],
-        tuple(a[start:stop] for a in params.leak),
-        tuple(a[start:stop] for a in params.link),
-    )
 
 
 def _dist(value: float | tuple[float, ...], n: int) -> list[float]:

@@ -27,7 +27,7 @@ from twitchbn.errors import EvidenceTooComplexError
 from twitchbn.inference import Model
 from twitchbn.reasoning._common import NEGLIGIBLE, binary_entropy, causing, condition_weights
 
-INTERACTIVE_ENTRIES = 1 << 22  # work budget of one ranking (table entries x variants): about two seconds here
+INTERACTIVE_ENTRIES = 1 << 24  # work budget of one ranking (step-table entries, all variants): about a second here
 TIE = 1e-12  # shifts closer than this are equal (rounding), so the first such state is best
 
 COLUMNS = [
