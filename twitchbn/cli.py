@@ -338,7 +338,7 @@ def cmd_cases_handout(args: argparse.Namespace) -> int:
 
 def _add_cases_command(sub: argparse._SubParsersAction) -> None:
     cases = sub.add_parser("cases", help="teaching packs of lessons and quiz cases: check one, print a handout")
-    inner = cases.add_subparsers(dest="cases_command", required=True, parser_class=_Parser)
+    inner = cases.add_subparsers(dest="cases_command", metavar="{check,handout}", required=True, parser_class=_Parser)
     check = inner.add_parser("check", help="validate a pack and report, per lesson and case, whether the model agrees")
     check.add_argument("path", nargs="?", default=None, type=_path, metavar="DIR", help="the pack (default: the shipped one)")
     check.add_argument("--json", action="store_true", help="one JSON document instead of lines")
