@@ -3,6 +3,7 @@ serious-first mode, what each result would do, Fagan's relation, and expectation
 
 from __future__ import annotations
 
+import html
 import math
 import shutil
 from pathlib import Path
@@ -275,3 +276,99 @@ def test_case_files_name_only_vocabulary_ids_and_tests(model: Model):
         named = case["expect"].get("first_test_any_of", []) + case.get("serious_first_any_of", [])
         assert set(named) <= set(TEST_IDS), case["id"]
 
+
+
+# -- command line --------------------------------------------------------------------------------------
+def test_cli_workup_names_the_best_test_and_what_each_result_would_do():
+    done = run_cli("workup", "-e", "perioral_tingling=yes", "-e", "muscle_cramps=yes", "-e", "twitch_hand=yes", "--top", "2")
+    assert done.returncode == 0, done.stderr
+    ranked = [line for line in done.stdout.splitlines() if line[:4].strip().isdigit()]
+    assert ranked[0].split()[:3] == ["1", "Serum", "calcium"] and len(ranked) == 2
+    assert "if low (" in done.stdout and "if normal (" in done.stdout
+    assert "Worth ordering now: Serum calcium" in done.stdout
+    assert done.stdout.rstrip().endswith("not a diagnosis.")
+
+
+def test_cli_workup_json_is_the_planners_answer(model: Model):
+    import json
+
+    evidence = {"twitch_eyelid": "yes", "sleep_hours": "under_7"}
+    done = run_cli("workup", *(a for k, v in evidence.items() for a in ("-e", f"{k}={v}")), "--alpha", "0.001", "--serious-first", "--json")
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    plan = next_tests(model, evidence, alpha=0.001, serious_first=True)
+    assert document["recommended"] == plan.recommended and document["alpha"] == 0.001 and document["serious_first"] is True
+    assert [t["id"] for t in document["tests"]] == list(plan.table.index)
+    assert [r["state"] for r in document["tests"][0]["results"]] == list(model.states(document["tests"][0]["id"]))
+
+
+@pytest.mark.parametrize("alpha", ["-1", "x", "inf"])
+def test_cli_workup_refuses_a_bad_alpha_in_one_line(alpha: str):
+    done = run_cli("workup", "--alpha", alpha)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == (f"twitchbn: error: argument --alpha: must be a number of at least 0 (bits per cost unit); got '{alpha}' "
+                           "(see 'twitchbn workup --help')\n")
+
+
+# -- the panel, driven from Python ------------------------------------------------------------------------
+CALCIUM_STORY = {"perioral_tingling": "yes", "muscle_cramps": "yes", "twitch_hand": "yes"}
+
+
+def test_panel_ranks_the_tests_and_shows_the_selected_tests_results(model: Model):
+    from twitchbn.ui.workup_panel import WorkupPanel
+
+    panel = WorkupPanel(model, CALCIUM_STORY)
+    assert panel.message.value == ""
+    assert panel.test.value == "serum_calcium" == panel.plan.table.index[0]
+    assert [value for _, value in panel.test.options] == list(panel.plan.table.index)
+    assert "Serum calcium" in panel.ranking.value and "Worth ordering now: Serum calcium" in panel.ranking.value
+    assert [b.description for b in panel.buttons.children] == ["Enter: normal", "Enter: low"]
+    assert panel.outcomes.value.count("<li>If ") == 2
+    assert panel.condition.value == "hypocalcemia" and "<svg" in panel.nomogram.value and 'class="person"' in panel.nomogram.value
+
+
+def test_panel_cost_slider_reranks_and_can_leave_no_test_worth_ordering(model: Model):
+    from twitchbn.ui.workup_panel import WorkupPanel
+
+    panel = WorkupPanel(model, {"twitch_eyelid": "yes", "sleep_hours": "under_7"})
+    panel.alpha.value = 0.0
+    assert panel.plan.alpha == 0.0 and "Worth ordering now" in panel.ranking.value
+    panel.alpha.value = panel.alpha.max
+    assert panel.plan.recommended == [] and "No test is worth its cost" in panel.ranking.value
+    panel.serious.value = True
+    assert panel.plan.serious_first
+
+
+def test_panel_click_enters_the_result_shows_the_new_picture_and_calls_back(model: Model):
+    from twitchbn.ui.workup_panel import WorkupPanel
+
+    panel = WorkupPanel(model, CALCIUM_STORY)
+    entered: list[tuple[str, str]] = []
+    panel.on_enter(lambda test, state: entered.append((test, state)))
+    before = panel.now.value
+    panel.buttons.children[1].click()
+    assert entered == [("serum_calcium", "low")]
+    assert panel.evidence == {**CALCIUM_STORY, "serum_calcium": "low"}
+    assert "serum_calcium" not in panel.plan.table.index and panel.now.value != before
+    assert panel.message.value == ""
+
+
+def test_panel_shows_refused_evidence_as_one_line(model: Model):
+    from twitchbn.ui.workup_panel import WorkupPanel
+
+    panel = WorkupPanel(model)
+    panel.update({"emg": "maybe"})
+    assert "state 'maybe' of emg is not valid; valid states: normal, abnormal" in html.unescape(panel.message.value)
+
+
+def test_nomogram_line_through_pre_test_and_likelihood_ratio_meets_the_post_test(model: Model):
+    import re
+
+    from twitchbn.ui.workup_panel import nomogram_svg
+
+    numbers = fagan_numbers(model, next_tests(model, CALCIUM_STORY), "serum_calcium", "hypocalcemia")
+    svg = nomogram_svg(numbers, "Calcium deficiency", "low", width=340, height=300)
+    y1, y2 = (float(v) for v in re.search(r'class="person" x1="60" y1="([\d.]+)" x2="280" y2="([\d.]+)"', svg).groups())
+    top, bottom = 24, 300 - 34
+    scale = (bottom - top) / (2 * math.log(0.999 / 0.001))
+    assert (y1 + y2) / 2 == pytest.approx((top + bottom) / 2 - scale / 2 * math.log(numbers.likelihood_ratio), abs=0.1)

@@ -232,6 +232,26 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return _emit(args, _report.compare_document(a, b, frame), _report.compare_table(a, b, frame, args.top))
 
 
+def cmd_workup(args: argparse.Namespace) -> int:
+    from twitchbn.workup import next_tests, workup_document, workup_text
+
+    model = _model(args)
+    evidence = model.check_evidence(read_evidence(args.evidence, args.evidence_file))
+    options = {} if args.alpha is None else {"alpha": args.alpha}  # None: the planner's default
+    plan = next_tests(model, evidence, serious_first=args.serious_first, **options)
+    return _emit(args, workup_document(model, evidence, plan), workup_text(model, evidence, plan, args.top))
+
+
+def _alpha(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (value >= 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a number of at least 0 (bits per cost unit); got '{shorten(text)}'")
+    return value
+
+
 def _count(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number >= 1; got '{shorten(text)}'")
@@ -262,6 +282,13 @@ def _add_reasoning_commands(sub: argparse._SubParsersAction) -> None:
                    help="an exposure or condition and its new state, e.g. caffeine_intake=none (repeatable)")
     f.add_argument("--see", action="store_true", help="condition on a changed condition instead of intervening (do) on it")
     f.set_defaults(func=cmd_whatif)
+
+    k = sub.add_parser("workup", help="rank the tests a clinician may order by information gain minus alpha x cost")
+    add_evidence_options(k)
+    k.add_argument("--alpha", type=_alpha, default=None, metavar="A", help="bits per cost unit (default 0.02; 0: information alone)")
+    k.add_argument("--serious-first", action="store_true", help="tests of can't-miss conditions first, diseases weighted more")
+    k.add_argument("--top", type=_count, default=8, metavar="N", help="tests in the table (default 8; --json lists all)")
+    k.set_defaults(func=cmd_workup)
 
     c = sub.add_parser("compare", help="two scenarios side by side, biggest changes first")
     add_evidence_options(c)

@@ -42,6 +42,7 @@ from twitchbn.inference import SHOWN_FIRST, Model
 from twitchbn.knowledge import Finding
 from twitchbn.reasoning._common import NEGLIGIBLE, binary_entropy, condition_weights
 from twitchbn.reasoning._next import INTERACTIVE_ENTRIES
+from twitchbn.wording import percent, state_label
 
 #: Default exchange rate between cost and information: bits per cost unit (1 unit is about
 #: US$10 of the Medicare payment, tests.yaml). At 0.02 a test must be expected to yield a tenth
@@ -271,3 +272,51 @@ def fagan(pretest: float, likelihood_ratio: float) -> float:
         return pretest
     odds = pretest / (1.0 - pretest) * likelihood_ratio
     return float(odds / (1.0 + odds)) if np.isfinite(odds) else 1.0
+
+
+# -- the plan in words (CLI) and as a document (JSON) ------------------------------------------------
+def workup_document(model: Model, evidence: Mapping[str, str], plan: Workup) -> dict[str, Any]:
+    """The plan as plain Python for ``--json`` (unrounded)."""
+
+    def picture(p: Picture) -> dict[str, Any]:
+        return {"leading": [{"id": c, "explains": x} for c, x in zip(p.leading, p.explains, strict=True)],
+                "dont_miss": list(p.dont_miss), "triage": p.triage}
+
+    tests = []
+    for tid, row in plan.table.iterrows():
+        item = {"id": str(tid), **{k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}}
+        item["results"] = [{"state": o.state, "probability": o.probability, **picture(o.picture)} for o in plan.outcomes[str(tid)]]
+        tests.append(item)
+    return {"evidence": dict(evidence), "alpha": plan.alpha, "serious_first": plan.serious_first,
+            "uncertainty_bits": plan.uncertainty_bits, "now": picture(plan.now), "recommended": plan.recommended, "tests": tests,
+            "model": dict(model.info)}
+
+
+def workup_text(model: Model, evidence: Mapping[str, str], plan: Workup, top: int = 8) -> str:
+    """The plan as a readable table: each test's value, gain and cost, and what each result would do."""
+
+    def head(p: Picture) -> str:
+        return ", ".join(f"{model.kb.label(c)} {percent(x)}" for c, x in zip(p.leading, p.explains, strict=True))
+
+    def tail(p: Picture) -> str:
+        keep = f"; can't miss: {', '.join(model.kb.label(c) for c in p.dont_miss)}" if p.dont_miss else ""
+        return f"{keep}; triage: {state_label(p.triage)}"
+
+    mode = "; serious first: tests of can't-miss conditions are mandatory" if plan.serious_first else ""
+    lines = ["Evidence: " + (", ".join(f"{k}={v}" for k, v in evidence.items()) or "none (prior)"),
+             f"Now: {head(plan.now)}{tail(plan.now)}", "",
+             f"Tests by value = expected gain - alpha x cost (alpha = {plan.alpha:g} bits per cost unit{mode}):",
+             f"{'rank':>4}  {'test':<44} {'value':>6} {'gain':>6} {'cost':>6}"]
+    for rank, (tid, row) in enumerate(plan.table.head(top).iterrows(), start=1):
+        label = f"{row['label']} ({tid})"
+        label = label if len(label) <= 44 else label[:43] + "…"
+        mark = " *" if row["mandatory"] else ""
+        lines.append(f"{rank:>4}  {label:<44} {row['value_bits']:>6.3f} {row['expected_gain_bits']:>6.3f} {row['cost']:>6.1f}{mark}")
+        for o in plan.outcomes[str(tid)]:
+            lines.append(f"{'':>6}if {state_label(o.state)} ({percent(o.probability)}): {head(o.picture)}{tail(o.picture)}")
+    lines.append("")
+    named = ", ".join(model.kb.label(t) for t in plan.recommended)
+    lines.append(f"Worth ordering now: {named}" if named else "No test is worth its cost at this alpha: watch and wait, or lower alpha.")
+    if plan.serious_first:
+        lines.append("* mandatory: the test can detect a condition on the can't-miss list")
+    return "\n".join(lines)
