@@ -237,7 +237,7 @@ class Explorer(widgets.VBox):
         self.state.observe(report(self._on_result), names="result")
         self._on_result()
         if evidence:
-            report(self.apply)(lambda: self.state.replace(evidence))
+            self.start_with(evidence)
 
     def __repr__(self) -> str:
         return f"<twitchbn explorer: {len(self.state.evidence)} finding(s) set; run the notebook to interact>"
@@ -305,6 +305,10 @@ class Explorer(widgets.VBox):
         self.status.value = _status("busy", "Updating the results…")
         self.message.value = ""
         change()
+
+    def start_with(self, evidence: Mapping[str, Any]) -> None:
+        """Make ``evidence`` (say, from the page's address) the findings; a refusal shows as one line."""
+        self._guard(self.apply)(lambda: self.state.replace(evidence))
 
     def reset(self) -> None:
         """Every finding back to unknown."""
