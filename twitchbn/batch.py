@@ -196,7 +196,7 @@ def _solve(model: Any, cases: list[_Case], top: int, records: dict, bad: list[Ba
     answers = {case.index: (both.log_z[2 * k], both.log_z[2 * k + 1], both.status[2 * k]) for k, case in enumerate(fast)}
     for case in (case for case, ok in zip(cases, fits, strict=True) if not ok):
         try:
-            sweep = engine.sweep({}, [case.variant, model.no_everyday_variant(case.variant)])
+            sweep = engine.sweep({}, [case.variant, model.no_everyday_variant(case.variant)], [True, False])
         except EvidenceTooComplexError as exc:
             bad.append(BadRow(case.line, str(exc)))
             continue

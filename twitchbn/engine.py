@@ -40,7 +40,7 @@ _CLAMP = {"c": np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]]), "k": np.array([[1.0
 # Budgets of one case, in step-table entries (status x frontier, summed over the steps): the pass
 # takes about 60 ns an entry here, and keeps a case's tables for its backward pass (19 bytes an
 # entry with their indices) only up to KEEP_ENTRIES, recomputing them beyond.
-EXACT_ENTRIES = 1 << 26  # about 4 s: beyond, the evidence is refused
+EXACT_ENTRIES = 1 << 24  # about 1.5 s per pass: beyond, the evidence is refused
 KEEP_ENTRIES = 1 << 23  # about 160 MB
 STEP_ENTRIES = 1 << 23  # the largest single step: its table is built whole
 
@@ -107,32 +107,41 @@ class Engine:
 
     @cached_property
     def _broad(self) -> Plan:
-        """One order for unrelated cases (batch scoring): the greedy order with every finding positive."""
-        return self.planner.plan(self.planner.order(tuple(f for f, pa in enumerate(self.finding_parents) if pa), frozenset()))
+        """One order for unrelated cases (batch scoring): the greedy order with every symptom and
+        sign positive (test results, rarely entered at once, do not shape it)."""
+        symptoms = tuple(f for f, finding in enumerate(self.kb.findings) if self.finding_parents[f] and finding.kind != "test")
+        return self.planner.plan(self.planner.order(symptoms, frozenset()))
 
     # -- the pass -------------------------------------------------------------------------------
-    def sweep(self, evidence: dict[str, int], variants: list[Variant] | None = None, marginals: bool = True) -> Sweep:
+    def sweep(self, evidence: dict[str, int], variants: list[Variant] | None = None,
+              marginals: bool | list[bool] = True) -> Sweep:
         """Exact pass for ``evidence`` (variable id -> state index) and each variant.
 
         Every variant sees the base evidence plus its own, on an order planned for the base
-        evidence and all the variants' positive findings. Returns log P(evidence, variant) and, if
-        asked, posterior marginals of every condition's status and every exposure.
+        evidence and all the variants' positive findings. Returns log P(evidence, variant) and,
+        where ``marginals`` asks (one flag for all, or one per variant; a forward pass alone costs
+        half), posterior marginals of every condition's status and every exposure.
         """
         merged = [self.merge(evidence, variant) for variant in (variants or [Variant()])]
-        return self._pass(merged, self._plan(evidence, merged), [marginals] * len(merged))
+        wanted = [marginals] * len(merged) if isinstance(marginals, bool) else list(marginals)
+        return self._pass(merged, self._plan(evidence, merged), wanted, batch=False)
 
     def each(self, variants: list[Variant], marginals: list[bool] | None = None) -> Sweep:
         """The pass of many unrelated cases on one fixed order (batch scoring): log P(variant)
         and, where ``marginals`` says so (default: all), condition and exposure marginals."""
-        return self._pass(variants, self._broad, [True] * len(variants) if marginals is None else marginals)
+        return self._pass(variants, self._broad, [True] * len(variants) if marginals is None else marginals, batch=True)
 
-    def _pass(self, variants: list[Variant], plan: Plan, marginals: list[bool]) -> Sweep:
+    def _pass(self, variants: list[Variant], plan: Plan, marginals: list[bool], batch: bool) -> Sweep:
+        """The compiled pass of ``variants`` on ``plan``, refused when a variant is over budget
+        (``batch``: name the case)."""
         B, nx = len(variants), len(self.exposure_ids)
         total, widest = plan.entries(self._held(variants))
-        too_big = (total > EXACT_ENTRIES) | (widest > STEP_ENTRIES)
-        if too_big.any():
-            b = int(np.argmax(too_big))
-            raise _too_complex(int(total[b]), EXACT_ENTRIES, f" (case {b + 1})" if B > 1 else "")
+        for b in range(B):
+            where = f" (case {b + 1})" if batch else ""
+            if total[b] > EXACT_ENTRIES:
+                raise _too_complex(f"tables of {int(total[b]):,} entries in all (limit {EXACT_ENTRIES:,})", where)
+            if widest[b] > STEP_ENTRIES:
+                raise _too_complex(f"a table of {int(widest[b]):,} entries at once (limit {STEP_ENTRIES:,})", where)
         unary, xprior, log_const = self._factors(variants)
         priors = np.zeros((B, nx, max(self.exposure_card)))
         for x, prior in enumerate(xprior):
@@ -235,8 +244,8 @@ class Engine:
         return self._keys[var]
 
 
-def _too_complex(entries: int, limit: int, where: str = "") -> EvidenceTooComplexError:
+def _too_complex(need: str, where: str) -> EvidenceTooComplexError:
     return EvidenceTooComplexError(
-        f"exact inference for this evidence{where} would need tables of {entries:,} entries (limit {limit:,}): "
+        f"exact inference for this evidence{where} would need {need}: "
         f"too many findings are set to a state other than the first at once; leave some of them unknown"
     )

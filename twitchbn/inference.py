@@ -151,7 +151,8 @@ class Model:
         return {v: self.states(v).index(s) for v, s in evidence.items()}
 
     # -- queries --------------------------------------------------------------------------------
-    def sweep(self, evidence: Mapping[str, str], variants: list[Variant] | None = None, marginals: bool = True) -> Sweep:
+    def sweep(self, evidence: Mapping[str, str], variants: list[Variant] | None = None,
+              marginals: bool | list[bool] = True) -> Sweep:
         """Engine pass for already-checked evidence; refuses evidence of probability zero."""
         result = self.engine.sweep(self._indices(evidence), variants, marginals)
         if not np.isfinite(result.log_z[0]):
@@ -185,7 +186,7 @@ class Model:
         'sleep_deprivation'
         """
         checked = self.check_evidence(evidence)
-        sweep = self.sweep(checked, [Variant(), self.no_everyday_variant()])
+        sweep = self.sweep(checked, [Variant(), self.no_everyday_variant()], [True, False])
         return self.result(checked, sweep, 0, float(sweep.log_z[1] - sweep.log_z[0]))
 
     def variant(self, checked: Mapping[str, str]) -> Variant:
