@@ -30,7 +30,7 @@ def vocabulary() -> dict:
 def test_shipped_knowledge_base_validates_and_covers_its_vocabulary(kb: Knowledge, vocabulary: dict):
     exposures = {x.id for x in kb.exposures}
     assert len(kb.conditions) == len(vocabulary["conditions"])
-    assert len(kb.exposures) + len(kb.findings) == len(vocabulary["findings"])
+    assert len(kb.exposures) + len(kb.findings) == len(vocabulary["findings"]) + len(vocabulary["tests"])
     assert exposures and exposures < {f["id"] for f in vocabulary["findings"]}
     assert kb.sha256 == load_knowledge(DATA).sha256  # the package ships the repository's data/
 
@@ -41,7 +41,7 @@ def test_every_vocabulary_condition_is_present_with_its_label_and_category(kb: K
 
 
 def test_every_vocabulary_finding_is_present_with_exactly_its_states(kb: Knowledge, vocabulary: dict):
-    expected = {f["id"]: tuple(f["states"]) for f in vocabulary["findings"]}
+    expected = {f["id"]: tuple(f["states"]) for f in (*vocabulary["findings"], *vocabulary["tests"])}  # tests are findings too
     got = {x.id: x.states for x in kb.exposures} | {f.id: f.states for f in kb.findings}
     assert got == expected
     assert set(kb.variables) == set(expected) | {c["id"] for c in vocabulary["conditions"]}
