@@ -2,7 +2,7 @@
 
 A thorough examination sets many findings beyond their first state; exact inference in a
 noisy-MAX network grows with how many are positive at once (docs/engine.md). For each count in
-``COUNTS`` (and every finding with parents), seeded sets of that many findings, each in a random
+``COUNTS`` (and every symptom and sign at once), seeded sets of that many findings, each in a random
 state other than its first, are queried and ranked for the next question, and pyAgrum is asked
 for the same posteriors within its memory budget. A refusal (``EvidenceTooComplexError``) is
 counted, never hidden.
@@ -26,8 +26,9 @@ AGRUM_UP_TO = 12  # pyAgrum's junction tree is tried up to this many positive fi
 
 
 def heavy_sets(model: Model, k: int, n: int, seed: int) -> list[dict[str, str]]:
-    """``n`` seeded sets of ``k`` findings with parents, each beyond its first state (all of them if k is None)."""
-    findings = [f for f in model.kb.findings if f.links]
+    """``n`` seeded sets of ``k`` symptoms and signs (findings with parents, not test results), each
+    beyond its first state (all of them if k is None)."""
+    findings = [f for f in model.kb.findings if f.links and f.kind != "test"]
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(1 if k is None else n):
