@@ -125,6 +125,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     batch_sets = evidence_sets(model, BATCH_CASES // 10 if args.quick else BATCH_CASES, args.seed + 1, max_cases=0, prefix="batch")
     sections = {
         "next_question": optional.next_question(model, cases[: 10 if args.quick else None]),
+        "workup": optional.workup(model, cases[: 10 if args.quick else None]),
         "intervals": optional.intervals(model, list(es.sets[: 3 if args.quick else INTERVAL_SETS])),
         "batch": optional.batch(model, list(batch_sets.sets), list({tuple(sorted(s.evidence.items())): s for s in cases}.values())),
     }

@@ -53,6 +53,14 @@ def next_question(model: Model, sets: list[EvidenceSet]) -> dict[str, Any]:
     return {"entry": where, **_timed(fn, model, sets)}
 
 
+def workup(model: Model, sets: list[EvidenceSet]) -> dict[str, Any]:
+    """Ranking every unobserved test by expected gain minus alpha x cost, with each result's picture."""
+    fn, where = _find("twitchbn.workup", ("next_tests",))
+    if fn is None:
+        return {"status": "not available", "detail": where}
+    return {"entry": where, **_timed(fn, model, sets)}
+
+
 def intervals(model: Model, sets: list[EvidenceSet], draws: int = 200) -> dict[str, Any]:
     """Posterior intervals from ``draws`` parameter draws."""
     fn, where = _find("twitchbn.uncertainty", ("posterior_intervals",))
