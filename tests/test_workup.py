@@ -242,8 +242,8 @@ def meets(model: Model, case: dict) -> bool:
     expect = case["expect"]
     first = plan.recommended[0] if plan.recommended else None
     ok = first is None if expect.get("no_test") else first in expect["first_test_any_of"]
-    if "serious_first_any_of" in case:
-        ok = ok and next_tests(model, case["evidence"], alpha=ALPHA, serious_first=True).table.index[0] in case["serious_first_any_of"]
+    if "serious_first_any_of" in expect:
+        ok = ok and next_tests(model, case["evidence"], alpha=ALPHA, serious_first=True).table.index[0] in expect["serious_first_any_of"]
     return ok
 
 
@@ -270,10 +270,54 @@ def test_dev_case_gets_the_first_test_a_clinician_would_order(model: Model, case
     assert meets(model, case)
 
 
-def test_case_files_name_only_vocabulary_ids_and_tests(model: Model):
-    for case in read_yaml(CASES / "dev.yaml"):
+#: Held-out agreement. blind.yaml (30 cases) was written by a helper who never saw the model's
+#: numbers, and scored once after the numbers and the planner were fixed: 16 of 30 agree (53%)
+#: on the first test at the default alpha (6 of the 6 "no test" cases), and 6 of the 12
+#: serious-first expectations hold (a case passes only if both do: 16 of 30). Nothing was tuned
+#: to them; each miss is a strict xfail with the planner's reason, so a change that fixes or
+#: breaks one shows here.
+BLIND_MISSES = {
+    "wu007": "EMG (one abnormal state) cannot tell ALS from myopathy, the runner-up, which is also EMG-abnormal; CK, strength "
+             "testing and thyroid function separate them for less (serious first: CK, the cheapest mandatory test)",
+    "wu008": "the two leading causes, ALS and spinal muscular atrophy, are both EMG-abnormal, so EMG barely moves them; only the "
+             "cheap kidney function repays its cost (serious first: CK)",
+    "wu009": "ALS leads beside neuropathy and myopathy, all EMG-abnormal; strength testing, thyroid function and CK separate "
+             "them for less (serious first: thyroid function, hyperthyroidism being on the can't-miss list)",
+    "wu010": "EMG is recommended, but third: thyroid function and strength testing cost less and also bear on the rivals of "
+             "Isaacs' syndrome (the serious-first mode puts EMG first, as expected)",
+    "wu014": "widespread twitching with weakness keeps hyperthyroidism second in the differential, and the thyroid test "
+             "separates it as cheaply; the serum potassium ranks second",
+    "wu016": "a month of widespread twitching keeps kidney disease second in the differential; the kidney function test "
+             "(1.5 units) edges out thyroid function (2.7), which ranks second",
+    "wu018": "the glucose test hangs off neuropathy only and ignores the known diabetes (an exposure), so it adds little; nerve "
+             "conduction studies (12 units) do not repay their cost at the default alpha; a cheap calcium ranks first",
+    "wu022": "hemifacial spasm already leads; the MRI (22 units) does not repay its cost at the default alpha, cheap blood "
+             "tests for the rival facial-twitch causes rank first (the serious-first mode puts the MRI first, as expected)",
+    "wu023": "the CT head is recommended, but second: the cheap serum calcium separates hypocalcaemia, the runner-up of a "
+             "facial twitch (the serious-first mode puts CT first, as expected)",
+    "wu024": "blepharospasm leads and has no test in the model; its rivals for eyelid closure (hyperthyroidism, hemifacial "
+             "spasm) keep cheap tests informative enough to recommend",
+    "wu025": "the MRI spine (22 units, and abnormal in a third of people without symptoms) does not repay its cost; cheap "
+             "blood tests separate the electrolyte rivals (serious first: strength testing for multiple sclerosis)",
+    "wu026": "as wu025: MRI spine does not repay its cost at the default alpha; cheap blood tests rank first (serious first: "
+             "strength testing)",
+    "wu027": "the model ranks multiple sclerosis first for this proximal weakness (myositis lower), so the MRI brain comes "
+             "first and CK third",
+    "wu029": "vitamin D deficiency is second; thyroid function and kidney function separate the other rivals of calf "
+             "twitching with weakness for less than the vitamin D level (3 units)",
+}
+
+
+@pytest.mark.parametrize("case", case_params("blind.yaml", BLIND_MISSES))
+def test_blind_case_gets_the_first_test_a_clinician_would_order(model: Model, case: dict):
+    assert meets(model, case)
+
+
+@pytest.mark.parametrize("name", ["dev.yaml", "blind.yaml"])
+def test_case_files_name_only_vocabulary_ids_and_tests(model: Model, name: str):
+    for case in read_yaml(CASES / name):
         model.check_evidence(case["evidence"])
-        named = case["expect"].get("first_test_any_of", []) + case.get("serious_first_any_of", [])
+        named = case["expect"].get("first_test_any_of", []) + case["expect"].get("serious_first_any_of", [])
         assert set(named) <= set(TEST_IDS), case["id"]
 
 
