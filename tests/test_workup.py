@@ -411,8 +411,42 @@ def test_nomogram_line_through_pre_test_and_likelihood_ratio_meets_the_post_test
     from twitchbn.ui.workup_panel import nomogram_svg
 
     numbers = fagan_numbers(model, next_tests(model, CALCIUM_STORY), "serum_calcium", "hypocalcemia")
-    svg = nomogram_svg(numbers, "Calcium deficiency", "low", width=340, height=300)
+    svg = nomogram_svg(numbers, "Calcium deficiency", width=340, height=360)
     y1, y2 = (float(v) for v in re.search(r'class="person" x1="60" y1="([\d.]+)" x2="280" y2="([\d.]+)"', svg).groups())
-    top, bottom = 24, 300 - 34
+    top, bottom = 24, 360 - 34
     scale = (bottom - top) / (2 * math.log(0.999 / 0.001))
     assert (y1 + y2) / 2 == pytest.approx((top + bottom) / 2 - scale / 2 * math.log(numbers.likelihood_ratio), abs=0.1)
+
+
+# -- the panel in a browser (Voila + Debian's Chromium, as tests/test_browser.py) ----------------------------
+@pytest.mark.browser
+def test_panel_in_the_browser_ranks_enters_a_result_and_follows_the_cost_slider(model: Model):
+    from playwright.sync_api import sync_playwright
+
+    from benchmarks.browser import launch, new_page, voila
+
+    with voila(REPO / "tests" / "fixtures" / "workup_panel.ipynb", "--VoilaExecutor.timeout=120") as url, sync_playwright() as playwright:
+        browser = launch(playwright)
+        try:
+            page = new_page(browser)
+            page.goto(url, timeout=300_000)
+            panel = page.locator(".twitchbn-workup")
+            first_row = panel.locator(".workup-ranking tr").nth(1)
+            first_row.wait_for(timeout=300_000)
+            assert first_row.get_attribute("data-test") == "serum_calcium"
+            assert panel.locator(".workup-nomogram svg line.person").count() == 1
+            panel.screenshot(path=str(REPO / "test-artifacts" / "workup_panel.png"))
+            before = panel.locator(".workup-now").inner_text()
+            panel.locator(".workup-enter button", has_text="Enter: low").click()
+            page.wait_for_function("b => document.querySelector('.twitchbn-workup .workup-now').innerText !== b", arg=before,
+                                   timeout=30_000)
+            assert panel.locator(".workup-ranking tr[data-test='serum_calcium']").count() == 0
+            readout = panel.locator(".workup-alpha .widget-readout")
+            readout.click()
+            page.keyboard.press("Control+A")
+            page.keyboard.type("0.5")
+            page.keyboard.press("Enter")
+            panel.locator(".workup-ranking", has_text="No test is worth its cost").wait_for(timeout=30_000)
+            assert panel.locator(".workup-message").inner_text().strip() == ""
+        finally:
+            browser.close()

@@ -138,9 +138,11 @@ def next_tests(model: Model, evidence: Mapping[str, Any] | None, alpha: float = 
     Examples
     --------
     >>> from twitchbn import load_model
-    >>> plan = next_tests(load_model(), {"perioral_tingling": "yes", "muscle_cramps": "yes"})
-    >>> plan.table.index[0]
+    >>> plan = next_tests(load_model(), {"perioral_tingling": "yes", "muscle_cramps": "yes", "twitch_hand": "yes"})
+    >>> plan.recommended[0]
     'serum_calcium'
+    >>> next_tests(load_model(), {"twitch_eyelid": "yes", "sleep_hours": "under_7"}).recommended
+    []
     """
     checked = model.check_evidence(evidence)
     alpha = check_alpha(alpha)

@@ -25,8 +25,8 @@ from twitchbn.wording import percent, state_label
 from twitchbn.workup import ALPHA, ALPHA_MAX, FaganNumbers, Picture, Workup, fagan_numbers, next_tests
 
 TITLE = "Which test next?"
-NOMOGRAM_PROBABILITIES = (0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.999)
-NOMOGRAM_RATIOS = (0.001, 0.01, 0.1, 0.2, 0.5, 1, 2, 5, 10, 100, 1000)
+NOMOGRAM_PROBABILITIES = (0.001, 0.01, 0.05, 0.2, 0.5, 0.8, 0.95, 0.99, 0.999)
+NOMOGRAM_RATIOS = (0.001, 0.01, 0.1, 1, 10, 100, 1000)
 
 
 def _logit(p: float) -> float:
@@ -34,7 +34,7 @@ def _logit(p: float) -> float:
     return math.log(p / (1 - p))
 
 
-def nomogram_svg(numbers: FaganNumbers, condition_label: str, result_label: str, width: int = 340, height: int = 300) -> str:
+def nomogram_svg(numbers: FaganNumbers, condition_label: str, width: int = 340, height: int = 360) -> str:
     """Fagan's nomogram as SVG: pre-test probability (left), likelihood ratio (middle), post-test
     probability (right). A straight line through pre-test and LR meets the post-test value
     because post-test odds = pre-test odds x LR; the dashed line uses the test's published LR."""
@@ -71,10 +71,15 @@ def nomogram_svg(numbers: FaganNumbers, condition_label: str, result_label: str,
     if math.isfinite(numbers.likelihood_ratio) and numbers.likelihood_ratio > 0:
         parts.append(f'<line class="person" x1="{xs[0]}" y1="{left(numbers.pretest):.1f}" x2="{xs[2]}" y2="{right(numbers.posttest):.1f}" '
                      'stroke="#c0392b" stroke-width="2"/>')
-    caption = (f"{esc(condition_label)}: {percent(numbers.pretest)} before, {percent(numbers.posttest)} after a result "
-               f"'{esc(result_label)}' (LR here {numbers.likelihood_ratio:.2g}; published {numbers.published_lr:.2g}, dashed)")
-    parts.append(f'<text x="4" y="{height - 8}" font-size="10">{caption}</text></svg>')
+    parts.append("</svg>")
     return "".join(parts)
+
+
+def fagan_caption(numbers: FaganNumbers, condition_label: str, result_label: str) -> str:
+    """The nomogram's numbers in words: before, after, and the two likelihood ratios."""
+    return (f"<p>{esc(condition_label)}: {percent(numbers.pretest)} before, {percent(numbers.posttest)} after the result "
+            f"'{esc(result_label)}'. Likelihood ratio here {numbers.likelihood_ratio:.2g} (red line); the test's published "
+            f"ratio {numbers.published_lr:.2g} (dashed) assumes no other cause of the same result.</p>")
 
 
 def ranking_html(model: Model, plan: Workup, top: int) -> str:
@@ -133,6 +138,10 @@ class WorkupPanel(widgets.VBox):
             widgets.HBox([self.alpha, self.serious]), self.message, self.now, self.ranking, self.test, self.outcomes, self.buttons,
             self.condition, self.nomogram,
         ])
+        self.add_class("twitchbn-workup")
+        for widget, name in ((self.ranking, "workup-ranking"), (self.now, "workup-now"), (self.buttons, "workup-enter"),
+                             (self.nomogram, "workup-nomogram"), (self.message, "workup-message"), (self.alpha, "workup-alpha")):
+            widget.add_class(name)
         self.update(evidence or {})
 
     # -- public ------------------------------------------------------------------------------------
@@ -205,4 +214,5 @@ class WorkupPanel(widgets.VBox):
             self.nomogram.value = ""
             return
         numbers = fagan_numbers(self.model, plan, test, condition)
-        self.nomogram.value = nomogram_svg(numbers, self.model.kb.label(condition), state_label(numbers.state))
+        label = self.model.kb.label(condition)
+        self.nomogram.value = nomogram_svg(numbers, label) + fagan_caption(numbers, label, state_label(numbers.state))
