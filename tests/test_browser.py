@@ -1,9 +1,13 @@
-"""The explorer served by Voila on 127.0.0.1, driven in Debian's headless Chromium via Playwright.
+"""The served notebooks driven in Debian's headless Chromium via Playwright (Voila on 127.0.0.1).
 
+The explorer is served as ``make app`` serves it (preheated kernels, serve/app/voila.py).
 Findings are set through the page's own dropdowns (``.finding-<id> select``, option text = the
-state with underscores as spaces); the ranked list and the triage banner must show what the
-Python API and the CLI give for the same evidence. A missing browser fails the run (``make
-browser`` installs it); it is never skipped. Screenshots go to ``test-artifacts/``.
+state with underscores as spaces); the page must show what the Python API and the CLI give.
+Also: the layout at 768 and 1366 px, the busy state, saving and loading through a download and
+an upload, the printable summary, keyboard use and axe-core's accessibility check of all three
+notebooks. A missing browser or axe-core fails the run (``make browser`` installs both); it is
+never skipped. Screenshots go to ``test-artifacts/``. Timings are printed by
+``benchmarks/browser.py``, not asserted here.
 """
 
 from __future__ import annotations
@@ -11,23 +15,21 @@ from __future__ import annotations
 import html
 import json
 import re
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import twitchbn
-from benchmarks.servers import CHROMIUM, CHROMIUM_ARGS, free_port, isolated_env, stop_server
+from benchmarks.browser import APP_CONFIG, EXPLORER, NOTEBOOKS, SERIOUS, axe_violations, change, launch, new_page, scenario_steps, voila
+from twitchbn.report import case_summary
 from twitchbn.ui.render import LEVELS, evidence_key, source_html, state_label
 
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[1]
-NOTEBOOK = REPO / "notebooks" / "01_explore.ipynb"
 ARTIFACTS = REPO / "test-artifacts"
 CASES = [
     {"twitch_eyelid": "yes", "sleep_hours": "under_7", "caffeine_intake": "high"},
@@ -38,57 +40,46 @@ TIMEOUT_MS = 30_000
 
 
 @pytest.fixture(scope="module")
-def voila_url(tmp_path_factory) -> Iterator[str]:
-    """Voila serving the explorer notebook on a free local port, in its own process group."""
-    root = tmp_path_factory.mktemp("voila")
-    port = free_port()
-    log = (root / "voila.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "voila", str(NOTEBOOK), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
-         "--VoilaExecutor.timeout=60"],
-        cwd=REPO, env=isolated_env(root), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"voila exited with status {proc.returncode}:\n{(root / 'voila.log').read_text()[-2000:]}", pytrace=False)
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail("voila did not open its port within 60 s", pytrace=False)
-                time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        stop_server(proc)
-        log.close()
+def app_url() -> Iterator[str]:
+    """The explorer as ``make app`` serves it, on a free local port."""
+    with voila(EXPLORER, f"--Voila.config_file_paths={APP_CONFIG}") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def notebooks_url() -> Iterator[str]:
+    """Every notebook of notebooks/, served by plain Voila."""
+    with voila(NOTEBOOKS, "--VoilaExecutor.timeout=120") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser():
     """Debian's Chromium under Playwright; its absence fails the run loudly."""
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: the browser test needs Debian's chromium (run `make browser`)", pytrace=False)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            chromium = launch(playwright)
+        except RuntimeError as exc:
+            pytest.fail(str(exc), pytrace=False)
         yield chromium
         chromium.close()
 
 
+def open_page(browser, url: str, width: int = 1366, height: int = 900):
+    page = new_page(browser, width, height)
+    page.goto(url, timeout=300_000)
+    page.locator(".differential-row").first.wait_for(timeout=300_000)
+    return page
+
+
 @pytest.fixture
-def page(browser, voila_url):
-    """A fresh explorer page, ready once the differential has rendered."""
-    context = browser.new_context(viewport={"width": 1366, "height": 900})
-    context.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/])"), lambda route: route.abort())
-    page = context.new_page()
-    page.goto(voila_url, timeout=120_000)
-    page.locator(".differential-row").first.wait_for(timeout=120_000)
+def page(browser, app_url):
+    """A fresh explorer page at 1366 x 900, ready once the differential has rendered."""
+    page = open_page(browser, app_url)
     yield page
-    context.close()
+    page.context.close()
 
 
 def set_finding(page, variable: str, state: str) -> None:
@@ -96,18 +87,35 @@ def set_finding(page, variable: str, state: str) -> None:
     page.locator(f".finding-{variable} select").select_option(label=state_label(state))
 
 
-def screenshot(page, name: str) -> Path:
-    """A full-page screenshot in test-artifacts/ (the Voila page scrolls inside its own container)."""
+def enter(page, evidence: dict[str, str]) -> None:
+    """Set every finding of ``evidence`` and wait until the results on screen are for it."""
+    from playwright.sync_api import expect
+
+    for variable, state in evidence.items():
+        set_finding(page, variable, state)
+    expect(page.locator(".differential-summary")).to_have_attribute("data-evidence", evidence_key(evidence), timeout=TIMEOUT_MS)
+
+
+def screenshot(page, name: str, full: bool = True) -> Path:
+    """A screenshot in test-artifacts/ (full: the whole page; the Voila page scrolls inside its own container)."""
     ARTIFACTS.mkdir(exist_ok=True)
-    height = page.evaluate(
-        "(() => { let h = 0; for (let e = document.querySelector('.twitchbn'); e; e = e.parentElement) h = Math.max(h, e.scrollHeight);"
-        " return h; })()"
-    )
-    page.set_viewport_size({"width": 1366, "height": min(int(height) + 40, 8000)})
+    size = page.viewport_size
+    if full:
+        height = page.evaluate(
+            "(() => { let h = 0; for (let e = document.querySelector('.twitchbn'); e; e = e.parentElement) h = Math.max(h, e.scrollHeight);"
+            " return h; })()"
+        )
+        page.set_viewport_size({"width": size["width"], "height": min(int(height) + 40, 8000)})
     path = ARTIFACTS / name
-    page.screenshot(path=str(path), full_page=True)
-    page.set_viewport_size({"width": 1366, "height": 900})
+    page.screenshot(path=str(path), full_page=full)
+    page.set_viewport_size(size)
     return path
+
+
+def box(page, selector: str) -> dict[str, float]:
+    """The bounding box of the first element matching ``selector``, in viewport pixels."""
+    return page.locator(selector).first.evaluate("e => { const r = e.getBoundingClientRect(); "
+                                                 "return {top: r.top, bottom: r.bottom, left: r.left, right: r.right}; }")
 
 
 def cli_json(evidence: dict[str, str]) -> dict:
@@ -116,20 +124,20 @@ def cli_json(evidence: dict[str, str]) -> dict:
     return json.loads(out.stdout)
 
 
+# -- the results ---------------------------------------------------------------------------------
 def test_explorer_page_shows_the_ranking_and_triage_the_python_api_gives(page):
     from playwright.sync_api import expect
 
     expect(page.get_by_text("an educational and exploratory aid, not a diagnosis")).to_be_visible()
+    model = twitchbn.load_model()
     for n, evidence in enumerate(CASES, start=1):
-        model = twitchbn.load_model()
         expected = model.query(evidence)
         cli = cli_json(evidence)
         assert (cli["conditions"][0]["id"], cli["triage"]["level"]) == (expected.top, expected.triage.level)
-        for variable, state in evidence.items():
-            set_finding(page, variable, state)
+        enter(page, evidence)
         summary = page.locator(".differential-summary")
-        expect(summary).to_have_attribute("data-evidence", evidence_key(evidence), timeout=TIMEOUT_MS)
         expect(summary).to_have_attribute("data-top", expected.top)
+        expect(summary).to_have_attribute("aria-live", "polite")
         expect(page.locator(".triage-banner")).to_have_attribute("data-level", expected.triage.level)
         expect(page.locator(".top-condition")).to_have_text(expected.conditions.iloc[0]["label"])
         shown = page.locator(".differential-row").evaluate_all("rows => rows.map(r => r.dataset.condition)")
@@ -138,6 +146,8 @@ def test_explorer_page_shows_the_ranking_and_triage_the_python_api_gives(page):
         expect(banner).to_contain_text(f"Triage: {LEVELS[expected.triage.level][0]}")
         for reason in expected.triage.reasons:
             expect(banner).to_contain_text(reason)
+        for variable, state in evidence.items():  # what was entered, in words, next to the results
+            expect(page.locator(f".entered-{variable}")).to_have_text(f"✕ {model.kb.label(variable)}: {state_label(state)}")
         assert page.locator(".ui-message").inner_text().strip() == ""
         screenshot(page, f"explorer-case-{n}.png")
         page.get_by_role("button", name="Reset").click()
@@ -146,21 +156,118 @@ def test_explorer_page_shows_the_ranking_and_triage_the_python_api_gives(page):
         expect(page.locator(".finding-twitch_eyelid select")).to_have_value("unknown")
 
 
+def test_the_findings_in_the_address_reach_a_preheated_page(browser, app_url):
+    from playwright.sync_api import expect
+
+    evidence = {"twitch_eyelid": "yes", "sleep_hours": "under_7"}
+    page = open_page(browser, f"{app_url}?{evidence_key(evidence)}")
+    expect(page.locator(".differential-summary")).to_have_attribute("data-evidence", evidence_key(evidence), timeout=TIMEOUT_MS)
+    expect(page.locator(".finding-sleep_hours select")).to_have_value("under 7")
+    page.context.close()
+
+
+def test_an_entered_finding_is_removed_from_the_list_beside_the_results(page):
+    from playwright.sync_api import expect
+
+    enter(page, CASES[0])
+    page.locator(".entered-sleep_hours").click()
+    rest = {k: v for k, v in CASES[0].items() if k != "sleep_hours"}
+    expect(page.locator(".differential-summary")).to_have_attribute("data-evidence", evidence_key(rest), timeout=TIMEOUT_MS)
+    expect(page.locator(".finding-sleep_hours select")).to_have_value("unknown")
+    expect(page.locator(".entered-sleep_hours")).to_be_hidden()
+
+
+def test_every_change_shows_the_busy_state_or_the_new_results_and_ends_with_the_results(page):
+    steps = scenario_steps(twitchbn.load_model(), CASES[:2])
+    for variable, label, key in steps:
+        timing = change(page, variable, label, key)  # resolves once the results for `key` are on screen
+        assert 0 <= timing["busy"] <= timing["results"]
+    assert page.locator(".results-status").get_attribute("data-state") == "ready"
+
+
+# -- layout ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("width", [768, 1366])
+def test_triage_and_ranking_are_in_view_without_scrolling_past_the_findings(browser, app_url, width):
+    page = open_page(browser, app_url, width=width, height=900)
+    enter(page, CASES[1])
+    triage, first_row, findings = box(page, ".triage-banner"), box(page, ".differential-row"), box(page, ".evidence-group")
+    assert triage["top"] >= 0 and triage["bottom"] <= 900 and first_row["bottom"] <= 900, (triage, first_row)
+    if width < 900:  # one column: the results come first
+        assert first_row["bottom"] <= findings["top"]
+    else:  # two columns: the results beside the findings, and still in view once the findings are scrolled
+        assert box(page, ".results-panel")["left"] >= box(page, ".evidence-panel")["right"]
+        page.locator(".evidence-group").last.evaluate("e => e.scrollIntoView({block: 'end'})")  # down to the last question
+        page.wait_for_timeout(300)
+        assert box(page, ".evidence-group")["top"] < 0  # the page did scroll
+        triage = box(page, ".triage-banner")
+        assert 0 <= triage["top"] < 900, triage
+    screenshot(page, f"explorer-{width}px.png", full=False)
+    page.context.close()
+
+
+# -- scenarios: download and upload ------------------------------------------------------------------
+def test_a_scenario_saves_as_a_download_and_loads_back_from_an_upload(page, tmp_path):
+    from playwright.sync_api import expect
+
+    model = twitchbn.load_model()
+    evidence = CASES[1]
+    enter(page, evidence)
+    with page.expect_download() as download:
+        page.locator("a.scenario-download").click()
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    assert saved.name == "twitchbn-scenario.json"
+    assert json.loads(saved.read_text()) == model.query(evidence).to_dict()
+    page.get_by_role("button", name="Reset").click()
+    expect(page.locator(".differential-summary")).to_have_attribute("data-evidence", "", timeout=TIMEOUT_MS)
+    with page.expect_file_chooser() as chooser:
+        page.locator(".scenario-upload").click()
+    chooser.value.set_files(str(saved))
+    expect(page.locator(".differential-summary")).to_have_attribute("data-evidence", evidence_key(evidence), timeout=TIMEOUT_MS)
+    expect(page.locator(".ui-message")).to_contain_text("Loaded file 'twitchbn-scenario.json'.")
+
+
 def test_a_bad_scenario_file_shows_a_message_in_the_page_not_a_traceback(page, tmp_path):
     from playwright.sync_api import expect
 
+    enter(page, {"twitch_calf": "yes"})
     bad = tmp_path / "broken.json"
     bad.write_text('{"twitch_eyelid": "maybe"}')
     with page.expect_file_chooser() as chooser:
-        page.locator(".widget-upload").click()
+        page.locator(".scenario-upload").click()
     chooser.value.set_files(str(bad))
     message = page.locator(".ui-message")
     expect(message).to_contain_text("file 'broken.json': state 'maybe' of twitch_eyelid is not valid; valid states: no, yes",
                                     timeout=TIMEOUT_MS)
     assert "Traceback" not in page.content()
+    expect(page.locator(".differential-summary")).to_have_attribute("data-evidence", "twitch_calf=yes")
     screenshot(page, "explorer-bad-file.png")
 
 
+# -- the printable summary ---------------------------------------------------------------------------
+def test_the_printable_case_summary_downloads_the_report_of_the_findings_on_one_page(browser, page, tmp_path):
+    model = twitchbn.load_model()
+    evidence = CASES[0]
+    enter(page, evidence)
+    link = page.locator("a.report-download")
+    link.wait_for(timeout=TIMEOUT_MS)
+    with page.expect_download() as download:
+        link.click()
+    saved = tmp_path / "summary.html"
+    download.value.save_as(saved)
+    assert download.value.suggested_filename == "twitchbn-case-summary.html"
+    assert saved.read_text(encoding="utf-8") == case_summary(model, evidence)
+    printed = new_page(browser, 900, 1200)
+    printed.goto(saved.as_uri())
+    printed.emulate_media(media="print")
+    ARTIFACTS.mkdir(exist_ok=True)
+    printed.screenshot(path=str(ARTIFACTS / "case-summary-print.png"), full_page=True)
+    pdf = printed.pdf(format="A4")
+    assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1
+    printed.context.close()
+
+
+# -- deeper panels ---------------------------------------------------------------------------------
 def test_explorer_panels_show_intervals_sensitivity_mpe_and_what_if_as_the_python_api(page):
     from playwright.sync_api import expect
 
@@ -170,9 +277,7 @@ def test_explorer_panels_show_intervals_sensitivity_mpe_and_what_if_as_the_pytho
     model = twitchbn.load_model()
     evidence = CASES[0]
     key = evidence_key(evidence)
-    for variable, state in evidence.items():
-        set_finding(page, variable, state)
-    expect(page.locator(".differential-summary")).to_have_attribute("data-evidence", key, timeout=TIMEOUT_MS)
+    enter(page, evidence)
 
     page.locator(".intervals-toggle input").check()
     differential = page.locator(f'.differential[data-intervals="{key}"]')
@@ -190,7 +295,6 @@ def test_explorer_panels_show_intervals_sensitivity_mpe_and_what_if_as_the_pytho
     expect(page.locator(f'.mpe[data-evidence="{key}"]')).to_have_attribute("data-present", ",".join(mpe.present), timeout=TIMEOUT_MS)
     expect(page.locator(".mpe-present")).to_have_text(" + ".join(model.kb.label(c) for c in mpe.present))
 
-    page.get_by_text("Which hand-set numbers matter here?").click()
     page.locator(".sensitivity-compute").click()
     tornado = page.locator(f'.tornado[data-evidence="{key}"]')
     expect(tornado).to_be_visible(timeout=TIMEOUT_MS)
@@ -198,15 +302,55 @@ def test_explorer_panels_show_intervals_sensitivity_mpe_and_what_if_as_the_pytho
     assert tornado.locator(".tornado-row").evaluate_all("rows => rows.map(r => r.dataset.where)") == list(expected["where"])
     shown = html.unescape(re.sub(r"<[^>]+>", "", source_html(expected["source"].iloc[0])))  # seed titles, links as text
     expect(tornado.locator(".tornado-source").first).to_have_text(shown)
+    assert ".yaml" not in tornado.inner_text()
 
     page.locator(".what-if-variable select").select_option(label=model.kb.label("sleep_hours"))
     page.locator(".what-if-state select").select_option(label=state_label("7_or_more"))
-    change = what_if(model, evidence, {"sleep_hours": "7_or_more"})
+    change_ = what_if(model, evidence, {"sleep_hours": "7_or_more"})
     panel = page.locator(f'.what-if[data-evidence="{key}"][data-variable="sleep_hours"][data-state="7_or_more"]')
-    expect(panel).to_have_attribute("data-top-after", change.after.top, timeout=TIMEOUT_MS)
-    expect(panel).to_have_attribute("data-level-after", change.after.triage.level)
+    expect(panel).to_have_attribute("data-top-after", change_.after.top, timeout=TIMEOUT_MS)
+    expect(panel).to_have_attribute("data-level-after", change_.after.triage.level)
     assert panel.locator(".what-if-row").evaluate_all("rows => rows.map(r => r.dataset.condition)") == list(
-        change.after.conditions.index[:5])
+        change_.after.conditions.index[:5])
     assert page.locator(".ui-message").inner_text().strip() == ""
     assert page.locator(".tb-message-error").count() == 0
     screenshot(page, "explorer-panels.png")
+
+
+# -- keyboard and accessibility ---------------------------------------------------------------------
+def test_the_controls_are_reached_and_operated_by_keyboard_with_a_visible_focus_ring(page):
+    from playwright.sync_api import expect
+
+    page.locator(".finding-search input").focus()
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.closest('.tb-control') ? [...document.activeElement.closest('.tb-control')"
+                            ".classList].find(c => c.startsWith('finding-')) : null")
+    assert focused is not None and focused.startswith("finding-")
+    ring = page.evaluate("(() => { const s = getComputedStyle(document.activeElement); "
+                         "return [s.outlineStyle, parseFloat(s.outlineWidth)]; })()")
+    assert ring[0] != "none" and ring[1] >= 2, ring
+    page.keyboard.press("ArrowDown")  # a closed select takes the next option from the keyboard
+    expect(page.locator(".differential-summary")).not_to_have_attribute("data-evidence", "", timeout=TIMEOUT_MS)
+    for _ in range(400):  # Tab on until the Compute button: every control on the way is reachable
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.closest('.sensitivity-compute') !== null"):
+            break
+    else:
+        pytest.fail("Tab never reached the Compute button of the hand-set numbers")
+    page.keyboard.press("Enter")
+    expect(page.locator(".tornado")).to_be_visible(timeout=TIMEOUT_MS)
+
+
+@pytest.mark.parametrize("notebook", sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")))
+def test_no_serious_or_critical_accessibility_violation(browser, notebooks_url, notebook):
+    page = new_page(browser)
+    page.goto(f"{notebooks_url}voila/render/{notebook}", timeout=300_000)
+    page.locator(".twitchbn").first.wait_for(timeout=300_000)
+    page.wait_for_load_state("networkidle")
+    if notebook == EXPLORER.name:
+        enter(page, CASES[2])
+        page.locator(".next-questions table").first.wait_for(timeout=TIMEOUT_MS)
+    violations = axe_violations(page)
+    bad = [f"{v['id']} ({v['impact']}): {v['help']} at {v['targets']}" for v in violations if v["impact"] in SERIOUS]
+    page.context.close()
+    assert bad == []

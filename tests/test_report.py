@@ -8,7 +8,7 @@ import re
 from conftest import TINY, run_cli
 
 from twitchbn.reasoning import next_questions
-from twitchbn.report import EXPLAINED, QUESTIONS, RANKED, case_summary, case_summary_html
+from twitchbn.report import EXPLAINED, QUESTIONS, RANKED, case_summary, case_summary_html, references
 from twitchbn.ui.render import DISCLAIMER, LEVELS, source_html
 from twitchbn.wording import finding_text
 
@@ -53,7 +53,8 @@ def test_sources_cite_the_numbers_linking_the_findings_to_the_leading_conditions
     sources = page.split('<ul class="sources">')[1].split("</ul>")[0]
     for cid in result.conditions.index[:EXPLAINED]:
         condition = next(c for c in tiny.kb.conditions if c.id == cid)
-        assert source_html(condition.causes_twitching.source) in sources
+        for work in references(condition.causes_twitching.source):
+            assert f"<li>{source_html(work)}</li>" in sources
     assert ".txt" not in text(sources)  # seed articles by title, never by file name
     assert "Best next questions" not in page  # left out when not given
 
@@ -65,3 +66,9 @@ def test_a_bad_evidence_file_is_one_line_and_no_file(tmp_path):
     done = run_cli("report", "--kb", TINY, "--evidence-file", bad, "-o", out)
     assert done.returncode == 2 and not out.exists()
     assert done.stderr == "twitchbn: error: state 'maybe' of twitch_eyelid is not valid; valid states: no, yes\n"
+
+
+def test_a_source_names_its_works_with_seed_titles_and_without_the_paraphrase():
+    assert references("000_0b4f9497a7fa5b7f.txt: a paraphrase; ALS review (Lancet 2017) https://doi.org/10.1/x") == [
+        "Seed article: muscle twitching, everyday causes and diseases", "ALS review (Lancet 2017) https://doi.org/10.1/x"]
+    assert references("clinical convention") == ["clinical convention"]

@@ -15,12 +15,13 @@ import pandas as pd
 from twitchbn.inference import Model, QueryResult
 from twitchbn.knowledge import Knowledge
 from twitchbn.numbers import Number
-from twitchbn.ui.render import DISCLAIMER, LEVELS, esc, number_meaning, source_html
+from twitchbn.ui.render import DISCLAIMER, LEVELS, SEEDS, esc, source_html
 from twitchbn.wording import finding_text, percent, state_label
 
 RANKED = 10  # conditions listed
 QUESTIONS = 5  # next questions listed
 EXPLAINED = 3  # leading conditions whose numbers are cited under "Sources"
+SOURCES = 8  # sources listed at most (the knowledge-base notebook lists them all)
 
 PRINT_STYLE = """<style>
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; font-size: 11pt;
@@ -36,8 +37,10 @@ ul { margin: 1mm 0; padding-left: 6mm; }
 .triage-urgent { border-color: #b91c1c; } .triage-see_doctor { border-color: #b45309; } .triage-self_care { border-color: #047857; }
 .small { font-size: 9pt; color: #374151; }
 a { color: #1d4ed8; word-break: break-all; }
-@page { size: A4; margin: 10mm; }
-@media print { body { margin: 0; max-width: none; font-size: 9.5pt; } a { color: #111827; } h2 { break-after: avoid; }
+@page { size: A4; margin: 10mm 12mm; }
+@media print { body { margin: 0; max-width: none; font-size: 8pt; line-height: 1.2; } a { color: #111827; }
+  h1 { font-size: 12pt; margin-bottom: 1mm; } h2 { font-size: 9.5pt; margin: 2mm 0 0.5mm 0; break-after: avoid; }
+  th, td { padding: 0 3px; } ul, ol { margin: 0.5mm 0; } .disclaimer { padding: 1mm 2mm; margin: 1mm 0; }
   tr, li { break-inside: avoid; } }
 </style>"""
 
@@ -64,15 +67,28 @@ def _cited_numbers(kb: Knowledge, evidence: dict[str, str], conditions: list[str
                         yield link.number, finding.states[-1]
 
 
+def references(source: str) -> list[str]:
+    """The works a number's source names: a seed article by its title, a publication with its link
+    (a seed's paraphrase is left out; it is in the knowledge-base notebook)."""
+    out = []
+    for part in (p.strip() for p in source.split(";")):
+        seed = part.split(":", 1)[0].strip()
+        if seed in SEEDS:
+            out.append(SEEDS[seed])
+        elif part:
+            out.append(part)
+    return out
+
+
 def sources_html(kb: Knowledge, evidence: dict[str, str], conditions: list[str]) -> str:
-    """Each distinct source behind the leading conditions' numbers, with the first number it supports."""
-    seen: dict[str, str] = {}
-    for number, state in _cited_numbers(kb, evidence, conditions):
-        seen.setdefault(number.source, number_meaning(kb, number.where, state))
-    if not seen:
+    """The works behind the numbers that tie the findings to ``conditions``, each once, links kept."""
+    works = list(dict.fromkeys(work for number, _ in _cited_numbers(kb, evidence, conditions) for work in references(number.source)))
+    if not works:
         return "<p>No hand-set number links these findings to the leading conditions.</p>"
-    items = "".join(f"<li>{source_html(source)} <span class=\"small\">({esc(meaning)})</span></li>" for source, meaning in seen.items())
-    return f'<ul class="sources">{items}</ul>'
+    items = "".join(f"<li>{source_html(work)}</li>" for work in works[:SOURCES])
+    more = len(works) - SOURCES
+    rest = f'<li class="small">and {more} more (see the knowledge-base notebook)</li>' if more > 0 else ""
+    return f'<ul class="sources">{items}{rest}</ul>'
 
 
 def _ranking(result: QueryResult, top: int) -> str:

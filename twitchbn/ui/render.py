@@ -100,6 +100,8 @@ STYLE = """<style>
 .twitchbn-explorer { container-type: inline-size; container-name: tbx; }
 .twitchbn-explorer .tb-main { display: grid !important; grid-template-columns: minmax(330px, 5fr) minmax(400px, 6fr);
   gap: 14px; align-items: start; }
+.twitchbn-explorer, .twitchbn-explorer .tb-main, .jp-OutputArea:has(.twitchbn-explorer),
+.jp-OutputArea-child:has(.twitchbn-explorer), .jp-OutputArea-output:has(.twitchbn-explorer) { overflow: visible !important; }
 .twitchbn-explorer .results-panel { position: sticky; top: 0; max-height: 100vh; overflow-y: auto; align-self: start;
   background: #ffffff; z-index: 2; }
 .twitchbn-explorer .results-panel > *, .twitchbn-explorer .evidence-panel > * { flex-shrink: 0; }
