@@ -254,7 +254,7 @@ def test_tornado_targets_the_leader_and_is_sorted_by_swing(model):
     assert list(tornado["swing"]) == sorted(tornado["swing"], reverse=True)
     assert (tornado["low"] <= tornado["point"]).all() and (tornado["point"] <= tornado["high"]).all()
     assert tornado["why"].str.len().min() > 0 and tornado["source"].str.len().min() > 0
-    assert tornado["where"].str.match(r"^(exposures|conditions|findings)\.yaml ").all()
+    assert tornado["where"].str.match(r"^(exposures|conditions|findings|tests)\.yaml ").all()
 
 
 def test_tornado_for_another_condition(model):
