@@ -47,7 +47,8 @@ SERIOUS = ("serious", "critical")
 OUTSIDE = re.compile(r"^https?://(?!127\.0\.0\.1[:/])")  # Voila asks a CDN for a font: refused
 
 #: Sets a finding through its dropdown and resolves, on the next frame after the page shows the results
-#: for ``key``, with {results, busy} in ms since the change (busy: first frame with the busy marker or the results).
+#: for ``key`` (or refuses the evidence in one line), with {results, busy, refused} in ms since the change
+#: (busy: first frame with the busy marker or the results; refused: the page's message, or null).
 CHANGE_JS = """
 ([fid, label, key]) => new Promise((resolve, reject) => {
   const root = document.querySelector('.twitchbn-explorer');
@@ -61,12 +62,13 @@ CHANGE_JS = """
       requestAnimationFrame(() => { if (busy === null) busy = performance.now() - t0; });
     }
     const summary = root.querySelector('.differential-summary');
-    if (summary && summary.dataset.evidence === key) {
+    const refused = root.querySelector('.ui-message .tb-message-error');
+    if ((summary && summary.dataset.evidence === key) || refused) {
       done = true;
       observer.disconnect();
       requestAnimationFrame(() => {
         const results = performance.now() - t0;
-        resolve({results, busy: busy === null ? results : Math.min(busy, results)});
+        resolve({results, busy: busy === null ? results : Math.min(busy, results), refused: refused ? refused.textContent : null});
       });
     }
   };
@@ -193,15 +195,18 @@ def _verdict(value: float, target: float) -> str:
     return f"{value / target:.2f}x target ({'ok' if value <= target else 'MISS'})"
 
 
-def measure_changes(page: Any, steps: Sequence[tuple[str, str, str]], pause: float) -> tuple[list[float], list[float]]:
-    """Results and busy latencies (ms) of each step, ``pause`` seconds apart (a person's pace)."""
+def measure_changes(page: Any, steps: Sequence[tuple[str, str, str]], pause: float) -> tuple[list[float], list[float], str | None]:
+    """Results and busy latencies (ms) of each step, ``pause`` seconds apart (a person's pace), up to
+    the first step the page refuses (its message is returned)."""
     results, busy = [], []
     for variable, label, key in steps:
         timing = change(page, variable, label, key)
+        if timing["refused"]:
+            return results, busy, f"step {len(results) + 1} ({variable}) refused: {timing['refused']}"
         results.append(timing["results"])
         busy.append(timing["busy"])
         time.sleep(pause)
-    return results, busy
+    return results, busy, None
 
 
 def page_ready(url: str, loads: int, settle: float) -> list[float]:
@@ -230,26 +235,30 @@ def run(args: argparse.Namespace) -> int:
     everyday, many = _cases(model)
     print("twitchbn explorer in Chromium (Voila; 2-core machine)")
     with voila(EXPLORER, f"--Voila.config_file_paths={APP_CONFIG}") as url:
-        ready = page_ready(url, args.loads, args.settle)
-        ready_s = _stats(ready)
-        print(f"page ready, preheated (make app), {args.loads} loads: median {ready_s['p50']:.2f} s, max {ready_s['max']:.2f} s; "
-              f"{_verdict(ready_s['p50'], READY_TARGET_S)}")
+        if args.loads:
+            ready_s = _stats(page_ready(url, args.loads, args.settle))
+            print(f"page ready, preheated (make app), {args.loads} loads: median {ready_s['p50']:.2f} s, max {ready_s['max']:.2f} s; "
+                  f"{_verdict(ready_s['p50'], READY_TARGET_S)}")
         with sync_playwright() as playwright:
             browser = launch(playwright)
             time.sleep(args.settle)
             page, _ = open_explorer(browser, url)
             cycle = scenario_steps(model, everyday)  # whole cycles, so every scenario is cleared again
             steps = cycle * max(1, -(-args.changes // len(cycle)))
-            results, busy = measure_changes(page, steps, args.pause)
+            results, busy, refused = measure_changes(page, steps, args.pause)
+            if refused:
+                print(f"everyday scenario {refused}")
             r, b = _stats(results), _stats(busy)
             print(f"change -> results, everyday (<= 6 findings), {r['n']} changes: p50 {r['p50']:.0f} ms, p95 {r['p95']:.0f} ms, "
                   f"max {r['max']:.0f} ms; {_verdict(r['p95'], CHANGE_TARGET_MS)}")
             print(f"busy state or results shown, everyday: p50 {b['p50']:.0f} ms, p95 {b['p95']:.0f} ms, max {b['max']:.0f} ms; "
                   f"{_verdict(b['max'], CHANGE_TARGET_MS)}")
             heavy_steps = scenario_steps(model, [many])[: len(many)]
-            results, busy = measure_changes(page, heavy_steps, args.pause)
+            results, busy, refused = measure_changes(page, heavy_steps, args.pause)
             r, b = _stats(results), _stats(busy)
-            print(f"change -> results, many findings (1 to {len(many)} positive): p50 {r['p50']:.0f} ms, p95 {r['p95']:.0f} ms, "
+            print(f"many findings: {refused or 'every step answered'}; slowest steps: "
+                  + ", ".join(f"{n + 1} findings {t:.0f} ms" for n, t in enumerate(results) if n >= len(results) - 3))
+            print(f"change -> results, many findings (1 to {len(results)} positive): p50 {r['p50']:.0f} ms, p95 {r['p95']:.0f} ms, "
                   f"max {r['max']:.0f} ms; {_verdict(r['p95'], CHANGE_TARGET_MS)}")
             print(f"busy state or results shown, many findings: p50 {b['p50']:.0f} ms, p95 {b['p95']:.0f} ms, max {b['max']:.0f} ms; "
                   f"{_verdict(b['max'], CHANGE_TARGET_MS)}")
@@ -293,7 +302,7 @@ def axe_report() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.browser", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--loads", type=int, default=7, help="fresh page loads for page ready (default 7)")
+    parser.add_argument("--loads", type=int, default=7, help="fresh page loads for page ready (default 7; 0 skips it)")
     parser.add_argument("--changes", type=int, default=40, help="dropdown changes of everyday scenarios (default 40)")
     parser.add_argument("--pause", type=float, default=0.3, help="seconds between changes (default 0.3, a quick person)")
     parser.add_argument("--settle", type=float, default=8.0, help="seconds before each page load, for the kernel pool to refill")

@@ -10,4 +10,3 @@ load_subconfig("voila.py", path=str(Path(__file__).resolve().parents[1]))  # noq
 
 c.VoilaConfiguration.default_pool_size = 2  # one page in use, one ready for the next reload
 c.VoilaKernelManager.fill_delay = 0
-c.MappingKernelManager.cull_idle_timeout = 3600  # one person may leave the page open for a while

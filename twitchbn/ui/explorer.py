@@ -36,6 +36,7 @@ from twitchbn.ui.panels import (
     WhatIfPanel,
     guarded,
     heading,
+    static_html,
 )
 from twitchbn.ui.state import INTERVAL_DRAWS, ExplorerState, parse_scenario, scenario_json
 from twitchbn.uncertainty import COVERAGE
@@ -119,7 +120,7 @@ class Explorer(widgets.VBox):
         self.sections: list[tuple[widgets.VBox, list[str]]] = []
         panel: list[widgets.Widget] = [
             heading("What does the person notice?"),
-            widgets.HTML('<div class="tb-note">Leave a question at “unknown” if you do not know the answer.</div>'),
+            static_html('<div class="tb-note">Leave a question at “unknown” if you do not know the answer.</div>'),
             self.search, self.no_match,
         ]
         for title, members in finding_groups(model):
@@ -215,8 +216,8 @@ class Explorer(widgets.VBox):
         main = widgets.Box([evidence_box, results_box])
         main.add_class("tb-main")
         super().__init__(
-            [widgets.HTML(render.STYLE),
-             widgets.HTML(render.header_html("twitchbn explorer", SUBTITLE) if header else ""),
+            [static_html(render.STYLE),
+             static_html(render.header_html("twitchbn explorer", SUBTITLE) if header else ""),
              toolbar, self.message, self.compare_box, main],
             layout=widgets.Layout(max_width="1280px"),
         )
@@ -385,8 +386,8 @@ class Explorer(widgets.VBox):
         """What must be current at once: controls, entered list, summary, triage, can't-miss, ranking."""
         result = self.state.result
         kb = self.model.kb
+        self.summary.value = render.summary_html(result.conditions, result.evidence)  # first: it announces the new results
         self._sync_controls()
-        self.summary.value = render.summary_html(result.conditions, result.evidence)
         self.triage.value = render.triage_html(result.triage)
         self.dont_miss.value = render.dont_miss_html(result.conditions, result.dont_miss)
         if self._intervals is not None and self._intervals.attrs.get("evidence") != result.evidence:

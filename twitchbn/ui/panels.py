@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import ipywidgets as widgets
+from ipywidgets.widgets.widget_string import HTMLStyle
 
 from twitchbn.errors import TwitchbnError, shorten
 from twitchbn.ui import render, render_panels
@@ -64,6 +65,9 @@ class Runner:
     (or ``fail(line)`` on an error) unless a newer request for ``key`` (or ``cancel(key)``) came
     meanwhile. Requests not yet started when superseded are skipped. ``wait()`` blocks until the
     queue is empty (tests and the benchmark use it).
+
+    The worker shares the interpreter lock with the widget callbacks: compiled code that holds it
+    for a second (numba without ``nogil=True``) delays the busy state of a change made meanwhile.
     """
 
     def __init__(self) -> None:
@@ -118,9 +122,21 @@ def _note(text: str) -> str:
     return f'<div class="tb-note">{render.esc(text)}</div>'
 
 
+@functools.cache
+def _static_look() -> tuple[widgets.Layout, HTMLStyle]:
+    return widgets.Layout(), HTMLStyle()
+
+
+def static_html(markup: str) -> widgets.HTML:
+    """An HTML widget whose text never changes; all of them share one layout and one style
+    (fewer widget models for the browser to create, so a faster first page)."""
+    layout, style = _static_look()
+    return widgets.HTML(markup, layout=layout, style=style)
+
+
 def heading(title: str, level: int = 2) -> widgets.HTML:
     """A section title as a real heading (screen readers list it)."""
-    return widgets.HTML(f'<h{level} class="tb-heading">{render.esc(title)}</h{level}>')
+    return static_html(f'<h{level} class="tb-heading">{render.esc(title)}</h{level}>')
 
 
 class BackgroundView:
@@ -189,7 +205,7 @@ class SensitivityPanel(BackgroundView, widgets.VBox):
                                    tooltip="Stop waiting for this computation")
         self.stop.add_class("sensitivity-cancel")
         self.view = widgets.HTML(_note("Press Compute to see them for the current findings."))
-        intro = widgets.HTML(
+        intro = static_html(
             '<div class="tb-note">Every number in the knowledge base is hand-set. Compute moves each one alone to the ends '
             "of its plausible range and shows the numbers that shift the leading condition most (about a second; longer "
             "with many findings, and you can keep changing findings meanwhile).</div>"

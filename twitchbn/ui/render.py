@@ -105,6 +105,8 @@ STYLE = """<style>
 .twitchbn-explorer .results-panel { position: sticky; top: 0; max-height: 100vh; overflow-y: auto; align-self: start;
   background: #ffffff; z-index: 2; }
 .twitchbn-explorer .results-panel > *, .twitchbn-explorer .evidence-panel > * { flex-shrink: 0; }
+.twitchbn-explorer .evidence-group, .twitchbn-explorer .results-panel > .tb-panel:not(.ranking-panel) {
+  content-visibility: auto; contain-intrinsic-size: auto 320px; }
 .twitchbn-explorer .evidence-panel .widget-gridbox { grid-template-columns: repeat(2, minmax(0, 1fr)) !important; }
 @container tbx (max-width: 1060px) {
   .twitchbn-explorer .evidence-panel .widget-gridbox { grid-template-columns: minmax(0, 1fr) !important; }
