@@ -238,6 +238,17 @@ def test_mpe_search_cap_reports_an_inexact_answer_with_a_valid_upper_bound(tiny,
     assert capped.probability == pytest.approx(by_set[tuple(c for c in ref.conditions if c in capped.present)], abs=TOL)
 
 
+def test_mpe_stops_at_its_work_budget_with_an_inexact_answer_and_a_valid_upper_bound(tiny, ref, monkeypatch):
+    from twitchbn.reasoning import _mpe
+
+    evidence = {"twitch_eyelid": "yes"}
+    monkeypatch.setattr(_mpe, "WORK_ENTRIES", 1)  # the seeds alone spend it: no expansion
+    capped = most_probable_explanation(tiny, evidence)
+    best = enumerate_assignments(tiny, ref, evidence)
+    assert not capped.exact and capped.expansions == 0
+    assert capped.probability <= best[0][0] + TOL <= capped.upper_bound + 2 * TOL
+
+
 # -- what-if and compare -------------------------------------------------------------------------
 def test_whatif_on_an_exposure_equals_conditioning_on_the_new_state(tiny):
     evidence = {"twitch_eyelid": "yes", "caffeine_intake": "high"}

@@ -12,12 +12,14 @@ from conftest import DATA, REPO, TINY
 
 import twitchbn
 from twitchbn import uncertainty
+from twitchbn.engine import Variant
 from twitchbn.errors import EvidenceError, ImpossibleEvidenceError, KnowledgeBaseError, TwitchbnError
 from twitchbn.evaluation import load_cases
 from twitchbn.knowledge import load_knowledge
 from twitchbn.numbers import Number
 from twitchbn.params import point_params
-from twitchbn.uncertainty import draw, plausible_range, posterior_intervals, sensitivity, slots
+from twitchbn.ranges import draw, plausible_range, slots
+from twitchbn.uncertainty import posterior_intervals, sensitivity
 
 SEEDED = "003_d14b87ccbcc0eca4.txt: a paraphrase"
 HELD_OUT = [case.evidence for case in load_cases(REPO / "tests" / "cases" / "heldout.yaml")[::6]]
@@ -141,7 +143,19 @@ def test_same_seed_gives_identical_intervals_and_reports_seed_draws_level(model)
     first = posterior_intervals(model, evidence, seed=11)
     second = posterior_intervals(model, evidence, seed=11)
     assert first.equals(second)
-    assert first.attrs == {"seed": 11, "draws": 200, "level": 0.9, "evidence": {"twitch_eyelid": "yes"}}
+    assert first.attrs == {"seed": 11, "draws": 200, "draws_asked": 200, "level": 0.9, "evidence": {"twitch_eyelid": "yes"}}
+
+
+def test_heavy_evidence_gets_fewer_draws_within_the_work_budget_or_one_line(model, monkeypatch):
+    evidence = {"twitch_eyelid": "yes", "twitch_calf": "yes", "muscle_weakness": "yes"}
+    per_draw = 2 * model.cost(model.check_evidence(evidence), [Variant()])
+    monkeypatch.setattr(uncertainty, "INTERVAL_ENTRIES", 50 * per_draw)
+    frame = posterior_intervals(model, evidence, draws=200)
+    assert (frame.attrs["draws"], frame.attrs["draws_asked"]) == (50, 200)
+    monkeypatch.setattr(uncertainty, "INTERVAL_ENTRIES", 19 * per_draw)
+    with pytest.raises(twitchbn.EvidenceTooComplexError, match="uncertainty intervals") as info:
+        posterior_intervals(model, evidence)
+    assert "\n" not in str(info.value)
 
 
 def test_another_seed_gives_other_intervals(model):
@@ -267,3 +281,47 @@ def test_tornado_of_an_unknown_condition_names_the_closest_ids(model):
     with pytest.raises(EvidenceError) as err:
         sensitivity(model, {}, condition="alss")
     assert str(err.value).startswith("condition 'alss' is not a condition; closest valid ids: als")
+
+
+@pytest.mark.parametrize("evidence", [
+    EXERCISE,
+    {"twitch_eyelid": "yes", "laterality": "one_side", "muscle_weakness": "no", "caffeine_intake": "high", "age_group": "older_adult"},
+    {"twitch_face": "yes", "problem_duration": "over_1_month", "multiple_sclerosis": "absent", "numbness_tingling": "yes"},
+])
+def test_every_tornado_end_from_gradients_equals_a_pass_with_the_number_moved(model, evidence):
+    """The ends come from a few passes (linearity of P(e) in each table); a pass per end agrees."""
+    tornado = sensitivity(model, evidence, top=None)
+    slot_list = slots(model.kb)
+    by_where = {}
+    for k, s in enumerate(slot_list):
+        for i in range(s.point.size):
+            by_where[(s.number(i).where, s.states[i])] = (k, i)
+    values = [np.broadcast_to(s.point, (2 * len(tornado), s.point.size)).copy() for s in slot_list]
+    for r, row in tornado.iterrows():
+        k, i = by_where[(row["where"], row["state"])]
+        for end, target in enumerate((row["low"], row["high"])):
+            value = slot_list[k].point * (1.0 - target) / (1.0 - slot_list[k].point[i])
+            value[i] = target
+            values[k][2 * r + end] = value
+    direct = uncertainty._explains(model, model.check_evidence(evidence), slot_list, values, list(range(2 * len(tornado))))
+    c = [x.id for x in model.kb.conditions].index(tornado.attrs["condition"])
+    np.testing.assert_allclose(tornado["explains_low"], direct[0::2, c], rtol=0, atol=1e-10)
+    np.testing.assert_allclose(tornado["explains_high"], direct[1::2, c], rtol=0, atol=1e-10)
+
+
+def test_a_tornado_past_its_work_budget_leaves_out_named_findings_and_unnamed_leaders(model, monkeypatch):
+    evidence = {"twitch_calf": "yes", "muscle_weakness": "yes", "muscle_cramps": "yes"}
+    full = sensitivity(model, evidence, top=None)
+    assert full.attrs["not_assessed"] == [] and full["top_at_low"].notna().all()
+    per_pass = 2 * model.cost(model.check_evidence(evidence), [Variant()])
+    monkeypatch.setattr(uncertainty, "SENSITIVITY_ENTRIES", 3 * per_pass)  # the two base passes and a little
+    part = sensitivity(model, evidence, top=5)
+    assert set(part.attrs["not_assessed"]) == set(evidence)  # each positive finding needs more than what is left
+    assert part["top_at_low"].isna().all()
+    kept = full[~full["where"].str.contains("|".join(f"findings.yaml {f} " for f in evidence))]
+    assert list(part["where"]) == list(kept["where"].head(5))
+    np.testing.assert_allclose(part["explains_low"], kept["explains_low"].head(5), rtol=0, atol=1e-12)
+    monkeypatch.setattr(uncertainty, "SENSITIVITY_ENTRIES", per_pass)
+    with pytest.raises(twitchbn.EvidenceTooComplexError, match="sensitivity") as info:
+        sensitivity(model, evidence)
+    assert "\n" not in str(info.value)

@@ -55,8 +55,7 @@ def tables(params: Params, links: LinkTables, condition_parents: list[tuple[int,
     rows = 0
     for c, parents in enumerate(condition_parents):
         cpt = params.condition_cpt[c]  # (P, *parent cards)
-        a = params.activation[:, c].reshape((-1,) + (1,) * (cpt.ndim - 1))
-        parts.append(np.stack([1.0 - cpt, cpt * (1.0 - a), cpt * a], axis=-1).reshape(cpt.shape[0], -1, 3))
+        parts.append(np.stack([status_table(row, a) for row, a in zip(cpt, params.activation[:, c], strict=True)]))
         p3_start[c] = rows
         rows += parts[-1].shape[1]
         stride = 1
@@ -69,10 +68,21 @@ def tables(params: Params, links: LinkTables, condition_parents: list[tuple[int,
                   links.active)
 
 
+def status_table(cpt: np.ndarray, activation: float) -> np.ndarray:
+    """One condition's rows of ``Tables.p3``: P(absent, present not causing, causing) for each
+    combination of its exposure parents (``cpt``: P(present | parents), one parameter set)."""
+    cpt = np.asarray(cpt, dtype=float).reshape(-1)
+    return np.stack([1.0 - cpt, cpt * (1.0 - activation), cpt * activation], axis=-1)
+
+
 def run(t: Tables, plan: Plan, unary: np.ndarray, xprior: np.ndarray, log_const: np.ndarray, pos_start: np.ndarray,
-        pos_f: np.ndarray, pos_s: np.ndarray, marginals: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """log P(evidence) (B,), status marginals (B, nc, 3) and exposure marginals (B, nx, max card,
-    zero-padded) of each case; the marginals are zero where ``marginals`` is False.
+        pos_f: np.ndarray, pos_s: np.ndarray, marginals: np.ndarray,
+        keep: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """log P(evidence) (B,), status marginals (B, nc, 3), exposure marginals (B, nx, max card,
+    zero-padded) and the gradient of log P(evidence) with respect to every entry of the
+    conditions' tables ``t.p3`` (B, rows, 3) of each case; all but the first are zero where
+    ``marginals`` is False. P(evidence) is linear in each condition's table, so the gradient
+    gives it exactly under any change of one table (sensitivity).
 
     ``unary`` (B, nc, 3), ``xprior`` (B, nx, max card) and ``log_const`` (B,) are the cases'
     product-form evidence (``Engine._factors``); case b's positive findings with parents are
@@ -214,6 +224,7 @@ def _run(order, x_first, x_last, f_first, f_last, cp_stride, p3_start, p3_all, p
     log_z = np.empty(nb)
     status = np.zeros((nb, nc, 3))
     xmarg = np.zeros((nb, nx, maxcard))
+    dp3 = np.zeros((nb, p3_all.shape[1], 3))
     for b in range(nb):
         r = b if p3_all.shape[0] > 1 else 0  # this case's row of a parameter batch
         p3, dist, cum, leak, leak_cum = p3_all[r], dist_all[r], cum_all[r], leak_all[r], leak_cum_all[r]
@@ -242,11 +253,11 @@ def _run(order, x_first, x_last, f_first, f_last, cp_stride, p3_start, p3_all, p
             continue
         stored = marginals[b] and keep[b]
         tables, bases, indices = [np.zeros((3, 0))], [np.zeros(0)], [np.zeros((3, 0), dtype=np.int64)]
-        alphas = [np.ones(1)]  # alphas[k + 1]: the message entering step k
+        alphas = [np.ones(1)]  # alphas[k + 1]: the message entering step k (for the backward pass)
         alpha = np.ones(1)
         log_scale = 0.0
         for k in range(nc):
-            if marginals[b] and not stored:
+            if marginals[b]:
                 alphas.append(alpha)
             table, base, index, nv, nu, ni, no = _forward(k, order[k], b, alpha, fs, ss, lay, x_first, x_last, f_first, f_last,
                                                           nstates, states, cp_stride, p3_start, p3, parent, dist, cum, leak,
@@ -308,12 +319,17 @@ def _run(order, x_first, x_last, f_first, f_last, cp_stride, p3_start, p3_all, p
                     f, s = fs[lay[INDEX, v]], ss[lay[INDEX, v]]
                     _moves(grad, f, s, c, lay[STRIDE, v], not lay[IS_IN, v], True, parent, dist, cum, leak, leak_cum, active)
             new = np.zeros(ni)
+            alpha_in = alphas[k + 1]
             for u in range(nu):
                 if base[u] != 0.0:
                     acc = 0.0
+                    row = index[ROW, u]
+                    share = base[u] * alpha_in[index[IN, u]] / total if total > 0.0 else 0.0
                     for t in range(3):
-                        acc += grad[t, u] * p3[index[ROW, u], t] * unary[b, c, t]
+                        g = grad[t, u] * unary[b, c, t]
+                        acc += g * p3[row, t]
+                        dp3[b, row, t] += g * share  # d log P(e) / d (this table entry)
                     new[index[IN, u]] += acc * base[u]
             top = new.max()
             beta = new / top if top > 0.0 else new
-    return log_z, status, xmarg
+    return log_z, status, xmarg, dp3

@@ -68,6 +68,7 @@ class Sweep:
     log_z: np.ndarray  # (B,)
     status: np.ndarray | None  # (B, n_conditions, 3): absent / present-not-causing / causing
     exposures: np.ndarray | None  # (B, n_exposures, max card), zero-padded
+    tables_gradient: np.ndarray | None = None  # (B, rows, 3): d log P(e) / d Engine.tables.p3
 
 
 class Engine:
@@ -102,7 +103,8 @@ class Engine:
         self.links = LinkTables(self.params, self.finding_parents, self.finding_causing, len(self.condition_ids))
 
     @cached_property
-    def _tables(self) -> compiled.Tables:
+    def tables(self) -> compiled.Tables:
+        """Every number as the pass's flat arrays (``p3``: each condition's status table by exposure row)."""
         return compiled.tables(self.params, self.links, self.condition_parents, self.exposure_card)
 
     @cached_property
@@ -153,11 +155,11 @@ class Engine:
             states += [held[f] for f in held if self.finding_parents[f]]
             start.append(len(found))
         as_int = {"dtype": np.int64}
-        log_z, status, exposures = compiled.run(
-            self._tables, plan, unary, priors, log_const, np.asarray(start, **as_int), np.asarray(found, **as_int),
+        log_z, status, exposures, gradient = compiled.run(
+            self.tables, plan, unary, priors, log_const, np.asarray(start, **as_int), np.asarray(found, **as_int),
             np.asarray(states, **as_int), np.asarray(marginals, dtype=bool), total <= KEEP_ENTRIES,
         )
-        return Sweep(log_z, status, exposures)
+        return Sweep(log_z, status, exposures, gradient)
 
     def _held(self, variants: list[Variant]) -> np.ndarray:
         """(variants, findings) 1 where a variant holds the finding positive."""

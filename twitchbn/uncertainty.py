@@ -1,202 +1,40 @@
-"""How much an answer depends on the hand-set numbers: ranges, posterior intervals, sensitivity.
+"""How much an answer depends on the hand-set numbers: posterior intervals and sensitivity.
 
-Every number of the knowledge base is hand-set. This module gives each one a plausible range
-(``plausible_range``: the number's own ``range``, else a documented rule by strength of evidence),
-then asks two questions of a query:
+Each number has a plausible range (``twitchbn.ranges``). Two questions of a query:
 
 * ``posterior_intervals``: redraw every number within its range (seeded), recompute the
-  posteriors for each draw in ONE batched engine pass, and report a central interval of
+  posteriors for each draw in ONE batched engine call, and report a central interval of
   ``probability`` and ``explains`` for every condition;
-* ``sensitivity``: move each number alone to the ends of its range (again one batched pass) and
-  rank the numbers by how far they move the leading condition's ``explains`` (a tornado).
+* ``sensitivity``: move each number alone to the ends of its range and rank the numbers by how
+  far they move a condition's ``explains`` (a tornado). P(evidence) is linear in each table of
+  the network, so every end comes exactly from a few passes and their gradients, not from one
+  pass per number.
 
-The rule and the draws are described in ``docs/uncertainty.md``.
+The rules, the draws and the derivation are in ``docs/uncertainty.md``.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
-from dataclasses import dataclass
-from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from twitchbn.engine import CAUSING, Engine, Variant
-from twitchbn.errors import EvidenceError, TwitchbnError, closest, shorten
-from twitchbn.knowledge import Knowledge
-from twitchbn.numbers import Number, is_cited, is_seeded
+from twitchbn.compiled import status_table
+from twitchbn.engine import CAUSING, Engine, Sweep, Variant
+from twitchbn.errors import EvidenceError, EvidenceTooComplexError, TwitchbnError, closest, shorten
 from twitchbn.params import Params
+from twitchbn.ranges import COVERAGE, Slot, build_params, draw, slots
 
-SOURCED_ODDS_FACTOR = 2.0  # a number backed by a seed or a reference is plausible within odds x/÷ 2 of its point
-CONVENTION_ODDS_FACTOR = 3.0  # clinical convention: odds x/÷ 3
-COVERAGE = 0.9  # a default range is the central 90% of the draws' spread (sets Dirichlet concentration)
-
-Bounds = float | tuple[float, ...]
-
-
-# -- plausible ranges ----------------------------------------------------------------------------
-def odds_factor(number: Number) -> float:
-    """Width of the default range in odds: narrower when a seed or a reference backs the number."""
-    return SOURCED_ODDS_FACTOR if is_seeded(number.source) or is_cited(number.source) else CONVENTION_ODDS_FACTOR
-
-
-def _odds_interval(p: float, factor: float) -> tuple[float, float]:
-    if p <= 0.0 or p >= 1.0:  # structural zeros and certainties stay as they are
-        return p, p
-    logit = math.log(p / (1.0 - p))
-    width = math.log(factor)
-    return 1.0 / (1.0 + math.exp(width - logit)), 1.0 / (1.0 + math.exp(-logit - width))
-
-
-def plausible_range(number: Number) -> tuple[Bounds, Bounds]:
-    """Low and high plausible values of a hand-set number, shaped like ``number.value``.
-
-    The number's own ``range`` when it has one; otherwise odds within x/÷ ``odds_factor`` of the
-    point (3 for clinical convention, 2 for a seed-backed number), which stays inside (0, 1).
-    For a distribution each state gets its own bounds by the same rule (a binary finding's
-    ``range`` applies to its second state, "yes").
-
-    >>> from twitchbn.numbers import Number
-    >>> low, high = plausible_range(Number(0.5, "why", "clinical convention", "here"))
-    >>> round(low, 3), round(high, 3)
-    (0.25, 0.75)
-    """
-    factor = odds_factor(number)
-    value = number.value
-    if isinstance(value, float):
-        return number.range if number.range is not None else _odds_interval(value, factor)
-    if len(value) == 2:
-        lo, hi = number.range if number.range is not None else _odds_interval(value[1], factor)
-        return (1.0 - hi, lo), (1.0 - lo, hi)
-    pairs = [_odds_interval(v, factor) for v in value]
-    return tuple(lo for lo, _ in pairs), tuple(hi for _, hi in pairs)
-
-
-@dataclass(frozen=True)
-class Slot:
-    """One adjustable unit of the network: a distribution over ``states`` (k = 2 for a single p).
-
-    ``kind`` and ``index`` say where it lives in ``Params``: prior (exposure), baseline / risk
-    (condition, risk factor), activation (condition), leak (finding), link (finding, link).
-    ``numbers`` holds the Number behind it (one per state for an exposure prior).
-    """
-
-    kind: str
-    index: tuple[int, ...]
-    numbers: tuple[Number, ...]
-    states: tuple[str, ...]
-    point: np.ndarray
-    low: np.ndarray
-    high: np.ndarray
-    factor: float
-
-    def number(self, state: int) -> Number:
-        """The Number a user edits to change ``state`` of this slot."""
-        return self.numbers[state] if len(self.numbers) > 1 else self.numbers[0]
-
-
-def _slot(kind: str, index: tuple[int, ...], number: Number, states: tuple[str, ...]) -> Slot:
-    value = number.value
-    point = np.asarray([1.0 - value, value] if isinstance(value, float) else value)
-    low, high = plausible_range(number)
-    if isinstance(low, float):
-        low, high = (1.0 - high, low), (1.0 - low, high)
-    return Slot(kind, index, (number,), states, point, np.asarray(low), np.asarray(high), odds_factor(number))
-
-
-def _prior_slot(i: int, numbers: tuple[Number, ...], states: tuple[str, ...]) -> Slot:
-    point = np.asarray([float(n.value) for n in numbers])
-    low, high = (np.asarray(b, dtype=float) for b in zip(*(plausible_range(n) for n in numbers), strict=True))
-    if len(numbers) == 2:  # the two states mirror each other: intersect their ranges
-        lo1, hi1 = max(low[1], 1.0 - high[0]), min(high[1], 1.0 - low[0])
-        low, high = np.asarray([1.0 - hi1, lo1]), np.asarray([1.0 - lo1, hi1])
-    return Slot("prior", (i,), numbers, states, point, low, high, max(odds_factor(n) for n in numbers))
-
-
-def slots(kb: Knowledge) -> list[Slot]:
-    """Every hand-set number of ``kb`` as a slot, in a fixed order (draws depend on it)."""
-    out = [_prior_slot(i, x.prior, x.states) for i, x in enumerate(kb.exposures)]
-    yes = ("absent", "present")
-    for c_index, c in enumerate(kb.conditions):
-        out.append(_slot("baseline", (c_index,), c.baseline, yes))
-        out.extend(_slot("risk", (c_index, r), rf.number, yes) for r, rf in enumerate(c.risk_factors))
-        out.append(_slot("activation", (c_index,), c.causes_twitching, ("no", "yes")))
-    for f_index, f in enumerate(kb.findings):
-        out.append(_slot("leak", (f_index,), f.leak, f.states))
-        out.extend(_slot("link", (f_index, j), link.number, f.states) for j, link in enumerate(f.links))
-    return out
-
-
-# -- parameter sets ------------------------------------------------------------------------------
-def draw(slot_list: list[Slot], n: int, rng: np.random.Generator) -> list[np.ndarray]:
-    """``n`` values of every slot drawn within its range, as (n, k) arrays.
-
-    A single probability is drawn from a triangular distribution (low, point, high); a
-    distribution over 3+ states from a Dirichlet centred on the point whose concentration gives
-    each state's logit the spread of the rule, then pulled towards the point until every state
-    lies within its bounds.
-    """
-    z = NormalDist().inv_cdf(0.5 + COVERAGE / 2)
-    out = []
-    for s in slot_list:
-        values = np.broadcast_to(s.point, (n, s.point.size)).copy()
-        if s.point.size == 2:
-            lo, mode, hi = s.low[1], s.point[1], s.high[1]
-            if hi > lo:
-                p = rng.triangular(lo, mode, hi, size=n)
-                values = np.stack([1.0 - p, p], axis=1)
-        else:
-            live = s.point > 0.0
-            m = s.point[live]
-            if live.sum() > 1:
-                alpha = float(np.mean(1.0 / (m * (1.0 - m)))) * (z / math.log(s.factor)) ** 2
-                x = np.zeros((n, s.point.size))
-                x[:, live] = rng.dirichlet(alpha * m, size=n)
-                values = s.point + _shrink(x - s.point, s) * (x - s.point)
-        out.append(values)
-    return out
-
-
-def _shrink(step: np.ndarray, s: Slot) -> np.ndarray:
-    """Largest fraction in [0, 1] of each row's step from the point that stays within bounds."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        up = np.where(step > 0, (s.high - s.point) / step, np.inf)
-        down = np.where(step < 0, (s.low - s.point) / step, np.inf)
-    return np.clip(np.minimum(up, down).min(axis=1, keepdims=True), 0.0, 1.0)
-
-
-def build_params(engine: Engine, slot_list: list[Slot], values: list[np.ndarray]) -> Params:
-    """A batched ``Params`` (leading axis = rows of ``values``) for ``engine``'s knowledge base."""
-    kb = engine.kb
-    P = values[0].shape[0]
-    by_kind: dict[str, dict[tuple[int, ...], np.ndarray]] = {}
-    for s, v in zip(slot_list, values, strict=True):
-        by_kind.setdefault(s.kind, {})[s.index] = v
-    priors = tuple(by_kind["prior"][(i,)] for i in range(len(kb.exposures)))
-    activation = np.stack([by_kind["activation"][(c,)][:, 1] for c in range(len(kb.conditions))], axis=1)
-    cpts = []
-    for c_index, c in enumerate(kb.conditions):
-        cards = [engine.exposure_card[x] for x in engine.condition_parents[c_index]]
-        table = np.broadcast_to((1.0 - by_kind["baseline"][(c_index,)][:, 1]).reshape((P,) + (1,) * len(cards)), (P, *cards))
-        for axis, x in enumerate(c.parents):  # noisy-OR, same order of operations as params.noisy_or_table
-            factor = np.ones((P, cards[axis]))
-            for r, rf in enumerate(c.risk_factors):
-                if rf.exposure == x:
-                    factor[:, kb.exposure(x).states.index(rf.state)] = 1.0 - by_kind["risk"][(c_index, r)][:, 1]
-            shape = [P] + [1] * len(cards)
-            shape[axis + 1] = cards[axis]
-            table = table * factor.reshape(shape)
-        cpts.append(1.0 - table)
-    leaks = tuple(by_kind["leak"][(f,)] for f in range(len(kb.findings)))
-    links = tuple(
-        np.stack([by_kind["link"][(f, j)] for j in range(len(finding.links))], axis=1)
-        if finding.links else np.zeros((P, 0, len(finding.states)))
-        for f, finding in enumerate(kb.findings)
-    )
-    return Params(priors, tuple(cpts), activation, leaks, links)
+# Work budget of the intervals, in step-table entries (twitchbn.engine; about 2 s here): heavy
+# evidence gets fewer draws than asked, never fewer than MIN_DRAWS.
+INTERVAL_ENTRIES = 1 << 25
+MIN_DRAWS = 20
+# Work budget of a tornado, in the same units: the numbers of a finding seen in a higher state
+# need two passes of their own and the leaders at each end one pass per end; past the budget a
+# finding's numbers are left out (listed in ``attrs["not_assessed"]``) and leaders are not named.
+SENSITIVITY_ENTRIES = 1 << 25
 
 
 def _status(model: Any, checked: Mapping[str, str], slot_list: list[Slot], values: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -229,7 +67,8 @@ def posterior_intervals(model: Any, evidence: Mapping[str, Any] | None, draws: i
     ordered like ``model.query(evidence).conditions`` and holds the point estimates, the bounds
     (widened to include the point in the rare case it falls outside), and ``share_first``: the
     share of draws in which the condition ranks first. ``frame.attrs`` reports seed, draws and
-    level.
+    level, and ``draws_asked``: heavy evidence gets as many draws as ``INTERVAL_ENTRIES`` of work
+    allow (at least ``MIN_DRAWS``, else it is refused in one line).
 
     >>> import twitchbn
     >>> model = twitchbn.load_model()
@@ -246,6 +85,13 @@ def posterior_intervals(model: Any, evidence: Mapping[str, Any] | None, draws: i
     if not isinstance(level, float | int) or not 0.0 < level < 1.0:
         raise TwitchbnError(f"level must be a fraction between 0 and 1 (e.g. 0.9); got {shorten(level)}")
     checked, point = _check_evidence(model, evidence)
+    affordable = INTERVAL_ENTRIES // (2 * model.cost(checked, [Variant()]))  # a full pass per draw
+    if affordable < MIN_DRAWS:
+        raise EvidenceTooComplexError(
+            f"too many findings are set to a state other than the first for uncertainty intervals "
+            f"({MIN_DRAWS} parameter draws would take too long); leave some of them unknown"
+        )
+    asked, draws = draws, min(draws, int(affordable))
     slot_list = slots(model.kb)
     log_z, status = _status(model, checked, slot_list, draw(slot_list, draws, np.random.default_rng(seed)))
     kept = np.isfinite(log_z)
@@ -264,7 +110,7 @@ def posterior_intervals(model: Any, evidence: Mapping[str, Any] | None, draws: i
     frame["share_first"] = pd.Series(first, index=ids).loc[frame.index].to_numpy()
     frame = frame[["label", "probability", "probability_low", "probability_high",
                    "explains", "explains_low", "explains_high", "share_first"]]
-    frame.attrs.update({"seed": seed, "draws": int(kept.sum()), "level": float(level), "evidence": dict(checked)})
+    frame.attrs.update({"seed": seed, "draws": int(kept.sum()), "draws_asked": asked, "level": float(level), "evidence": dict(checked)})
     return frame
 
 
@@ -286,13 +132,106 @@ def _moves(slot_list: list[Slot]) -> list[tuple[int, int, np.ndarray, np.ndarray
     return out
 
 
+class _Ratios:
+    """P(e) and P(cause of the target, e) after moving one number, as ratios to their values now.
+
+    Exact without a pass per number: P(e) is a sum over configurations of one entry of every
+    table, so it is linear in each table (docs/uncertainty.md). A condition's table: the gradient
+    of log P(e) (``Sweep.tables_gradient``). An exposure's prior or a finding seen "at most s"
+    (a product over its parents): the posterior marginals. A finding seen in state s > 0:
+    P(f = s, rest) = P(f <= s, rest) - P(f <= s - 1, rest), two product-form passes. An unseen
+    finding's numbers change nothing. ``None`` where a ratio would divide by zero (then the
+    number gets a pass of its own).
+    """
+
+    def __init__(self, model: Any, checked: Mapping[str, str], target: int):
+        self.engine, self.checked = model.engine, checked
+        self.evidence = {v: model.states(v).index(s) for v, s in checked.items()}
+        self.clamp = (("k", target), 1)
+        self.spent = 4 * self.engine.cost(self.evidence, [Variant()])  # two full passes
+        if self.spent > SENSITIVITY_ENTRIES:
+            raise EvidenceTooComplexError("too many findings are set to a state other than the first for the sensitivity "
+                                          "of the hand-set numbers; leave some of them unknown")
+        self.base = self.engine.sweep(self.evidence, [Variant(), Variant(clamps=(self.clamp,))])
+        self.observed = {self.engine.key(v)[1]: s for v, s in self.evidence.items() if self.engine.key(v)[0] == "f"}
+        self._positive: dict[int, Sweep] = {}
+
+    def afford(self, entries: int) -> bool:
+        """Spend ``entries`` of work if the budget allows."""
+        if self.spent + entries > SENSITIVITY_ENTRIES:
+            return False
+        self.spent += entries
+        return True
+
+    def assessed(self, f: int) -> bool:
+        """Whether a finding's numbers can be assessed: always unless it is seen in a higher state
+        and its two passes do not fit the budget (then they are run now)."""
+        s = self.observed.get(f, 0)
+        if s == 0 or f in self._positive:
+            return True
+        rest = {v: i for v, i in self.evidence.items() if self.engine.key(v) != ("f", f)}
+        if not self.afford(8 * self.engine.cost(rest, [Variant(at_most=((f, s),))])):
+            return False
+        at, below = ((f, s),), ((f, s - 1),)
+        self._positive[f] = self.engine.sweep(rest, [Variant(at_most=at), Variant(clamps=(self.clamp,), at_most=at),
+                                                     Variant(at_most=below), Variant(clamps=(self.clamp,), at_most=below)])
+        return True
+
+    def of(self, slot: Slot, params: Params, row: int) -> np.ndarray | None:
+        """(ratio of P(e), ratio of P(cause, e)) with row ``row`` of ``params`` for ``slot``'s numbers."""
+        engine, kind = self.engine, slot.kind
+        if kind == "prior":
+            x = slot.index[0]
+            point, moved = engine.params.exposure_prior[x][0], params.exposure_prior[x][row]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                factor = np.where(moved == point, 1.0, moved / point)
+            if not np.isfinite(factor).all():
+                return None
+            return self.base.exposures[:, x, : factor.size] @ factor
+        if kind in ("baseline", "risk", "activation"):
+            c = slot.index[0]
+            start, table = engine.tables.p3_start[c], status_table(params.condition_cpt[c][row], params.activation[row, c])
+            step = table - engine.tables.p3[0, start : start + len(table)]
+            return 1.0 + np.einsum("brt,rt->b", self.base.tables_gradient[:, start : start + len(table)], step)
+        f = slot.index[0]
+        if f not in self.observed:
+            return np.ones(2)
+        s = self.observed[f]
+        if s == 0:
+            return self._factor(slot, params, row, self.base.status[0:2], 0)
+        split = self._positive[f]
+        at_s, below = self._factor(slot, params, row, split.status[0:2], s), self._factor(slot, params, row, split.status[2:4], s - 1)
+        if at_s is None or below is None:
+            return None
+        weight = np.exp(split.log_z - np.tile(self.base.log_z, 2))  # P(f <= s, rest) and P(f <= s - 1, rest), over P(e)
+        return weight[0:2] * at_s - weight[2:4] * below
+
+    def _factor(self, slot: Slot, params: Params, row: int, status: np.ndarray, s: int) -> np.ndarray | None:
+        """Ratio of P(f <= s, ...) when ``slot`` (a finding's leak or link) takes row ``row`` of
+        ``params``; ``status`` is the (2, conditions, 3) posterior with f "at most s", without and
+        with the target's cause clamped."""
+        links, f = self.engine.links, slot.index[0]
+        if slot.kind == "leak":
+            old, new = links.leak_cum[0, f, s], np.cumsum(params.leak[f][row])[s]
+            return None if old == 0.0 else np.full(2, new / old)
+        j = slot.index[1]
+        c = self.engine.finding_parents[f][j]
+        old, new = links.cum[0, f, c, s], np.cumsum(params.link[f][row, j])[s]
+        if old == 0.0:
+            return None
+        return status[:, c, :] @ np.where(links.active[f], new / old, 1.0)  # the parent's status decides
+
+
 def sensitivity(model: Any, evidence: Mapping[str, Any] | None, condition: str | None = None, top: int | None = 10) -> pd.DataFrame:
     """Tornado: the hand-set numbers that move ``condition``'s explains most (default: the leader).
 
     Each number is moved alone to the low and then the high end of its plausible range (the other
     states of a distribution keep their proportions); one row per number, sorted by ``swing``
     (the larger of the two changes of ``explains``), with its ``where``, ``why`` and ``source``.
-    ``top_at_low`` / ``top_at_high`` name the first-ranked condition at each end.
+    ``top_at_low`` / ``top_at_high`` name the first-ranked condition at each end (a pass per end
+    for the rows returned; None past the work budget ``SENSITIVITY_ENTRIES``). On heavy evidence
+    the numbers of some findings seen in a higher state may be left out: ``attrs["not_assessed"]``
+    names those findings.
 
     >>> import twitchbn
     >>> model = twitchbn.load_model()
@@ -314,23 +253,57 @@ def sensitivity(model: Any, evidence: Mapping[str, Any] | None, condition: str |
     for m, (k, _, low, high) in enumerate(moves):
         values[k][1 + 2 * m] = low
         values[k][2 + 2 * m] = high
-    _, status = _status(model, checked, slot_list, values)
-    explains = status[:, :, CAUSING]
+    params = build_params(model.engine, slot_list, values)
     c = ids.index(target)
-    leaders = [ids[i] for i in _leaders(explains, ids)]
-    base = explains[0, c]
+    ratios = _Ratios(model, checked, c)
+    per_pass = 2 * model.cost(checked, [Variant()])
+    base = float(np.exp(ratios.base.log_z[1] - ratios.base.log_z[0]))  # P(cause | e)
+    ends = np.full(1 + 2 * len(moves), base)
+    direct, left_out = [], set()  # rows whose ratio would divide by zero get a pass of their own
+    for m, (k, _, _, _) in enumerate(moves):
+        if slot_list[k].kind in ("leak", "link") and not ratios.assessed(slot_list[k].index[0]):
+            left_out.add(m)
+            continue
+        for row in (1 + 2 * m, 2 + 2 * m):
+            r = ratios.of(slot_list[k], params, row) if np.isfinite(ratios.base.log_z[1]) else None
+            if r is None and ratios.afford(per_pass):
+                direct.append(row)
+            elif r is None:
+                left_out.add(m)
+            else:
+                ends[row] = base * r[1] / r[0]
+    if direct:
+        ends[direct] = _explains(model, checked, slot_list, values, direct)[:, c]
     rows = []
     for m, (k, i, low, high) in enumerate(moves):
+        if m in left_out:
+            continue
         s = slot_list[k]
         number = s.number(i)
-        at_low, at_high = explains[1 + 2 * m, c], explains[2 + 2 * m, c]
+        at_low, at_high = ends[1 + 2 * m], ends[2 + 2 * m]
         rows.append({
             "where": number.where, "state": s.states[i], "point": float(s.point[i]), "low": float(low[i]), "high": float(high[i]),
             "explains_low": float(at_low), "explains_high": float(at_high), "swing": float(max(abs(at_low - base), abs(at_high - base))),
-            "top_at_low": leaders[1 + 2 * m], "top_at_high": leaders[2 + 2 * m], "why": number.why, "source": number.source,
+            "move": m, "why": number.why, "source": number.source,
         })
     frame = pd.DataFrame(rows, columns=["where", "state", "point", "low", "high", "explains_low", "explains_high", "swing",
-                                        "top_at_low", "top_at_high", "why", "source"])
+                                        "move", "why", "source"])
     frame = frame.sort_values(["swing", "where", "state"], ascending=[False, True, True], kind="stable").reset_index(drop=True)
-    frame.attrs.update({"condition": target, "explains": float(base), "evidence": dict(checked)})
-    return frame if top is None else frame.head(top)
+    frame = frame if top is None else frame.head(top).copy()
+    shown = [row for m in frame["move"] for row in (1 + 2 * m, 2 + 2 * m)]
+    leaders: list[str | None] = [None] * len(shown)
+    if shown and ratios.afford(per_pass * len(shown)):
+        leaders = [ids[i] for i in _leaders(_explains(model, checked, slot_list, values, shown), ids)]
+    frame.insert(8, "top_at_low", leaders[0::2])
+    frame.insert(9, "top_at_high", leaders[1::2])
+    frame = frame.drop(columns="move")
+    not_assessed = sorted({model.engine.finding_ids[slot_list[k].index[0]] if slot_list[k].kind in ("leak", "link")
+                           else slot_list[k].number(i).where for k, i, _, _ in (moves[m] for m in left_out)})
+    frame.attrs.update({"condition": target, "explains": base, "evidence": dict(checked), "not_assessed": not_assessed})
+    return frame
+
+
+def _explains(model: Any, checked: Mapping[str, str], slot_list: list[Slot], values: list[np.ndarray], rows: list[int]) -> np.ndarray:
+    """Every condition's explains under the given rows of ``values``, one pass per row."""
+    _, status = _status(model, checked, slot_list, [v[rows] for v in values])
+    return status[:, :, CAUSING]

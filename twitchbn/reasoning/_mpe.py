@@ -29,10 +29,12 @@ from twitchbn.engine import Variant
 from twitchbn.inference import Model
 from twitchbn.reasoning._common import check_count, evidence_items, index_of, variant_of
 
-#: Nodes expanded per engine sweep and the default cap on expansions (then the answer is the best
-#: assignment evaluated so far and ``exact`` is False).
+#: Nodes expanded per engine sweep and the default caps on expansions and on work (step-table
+#: entries of all sweeps, about 2 s here; twitchbn.engine): past either, the answer is the best
+#: assignment evaluated so far and ``exact`` is False.
 BATCH, MIN_BATCH = 64, 4
 MAX_EXPANSIONS = 4000
+WORK_ENTRIES = 1 << 25
 SLACK = 1e-9  # log-space slack so that rounding never prunes the optimum
 FREE = -1  # an undecided condition in a partial assignment
 
@@ -44,7 +46,7 @@ class MostProbableExplanation:
     ``present``: ids of the conditions present in the best assignment (every other condition
     absent), in ranking order; ``probability``: P(that exact assignment of all conditions | e);
     ``alternatives``: the next best assignments as (present, probability), best first;
-    ``exact``: False when the expansion cap was hit before the best was proven (then ``present``
+    ``exact``: False when the expansion or work cap was hit before the best was proven (then ``present``
     is the best complete assignment evaluated so far); ``upper_bound``: the largest probability any assignment not returned
     could have (0 when the search space was exhausted); ``marginal``: the ranked differential with each
     condition's marginal ``probability`` and whether it is ``in_explanation``.
@@ -82,9 +84,13 @@ def most_probable_explanation(
 
     base = engine.sweep(positive, [product])
     log_pe = float(base.log_z[0])
+    per_variant = engine.cost(positive, [product])  # clamps cost nothing: every variant costs the same
+    spent = 0
 
     def run(assignments: list[tuple[int, ...]], marginals: bool = True):
         """One sweep with each assignment clamped: (log P(assignment, e), P(present | it, e))."""
+        nonlocal spent
+        spent += per_variant * len(assignments) * (2 if marginals else 1)
         sweep = engine.sweep(positive, [_variant(product, a) for a in assignments], marginals)
         return sweep.log_z, (sweep.status[:, :, 1:].sum(axis=2) if marginals else None)
 
@@ -136,7 +142,7 @@ def most_probable_explanation(
     push([node((FREE,) * nc, log_pe, present0)])
     found: list[tuple[tuple[int, ...], float]] = []
     expansions = 0
-    while heap and len(found) < wanted and expansions < max_expansions:
+    while heap and len(found) < wanted and expansions < max_expansions and spent < WORK_ENTRIES:
         if not heap[0][5]:  # complete, at its exact probability: the next best assignment
             entry = heapq.heappop(heap)
             found.append((entry[2], entry[3]))
