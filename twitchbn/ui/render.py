@@ -102,7 +102,7 @@ STYLE = """<style>
   gap: 14px; align-items: start; }
 .twitchbn-explorer, .twitchbn-explorer .tb-main, .jp-OutputArea:has(.twitchbn-explorer),
 .jp-OutputArea-child:has(.twitchbn-explorer), .jp-OutputArea-output:has(.twitchbn-explorer) { overflow: visible !important; }
-.twitchbn-explorer .results-panel { position: sticky; top: 0; max-height: 100vh; overflow-y: auto; align-self: start;
+.twitchbn-explorer .results-panel { position: sticky; top: 0; max-height: calc(100vh - 130px); overflow-y: auto; align-self: start;
   background: #ffffff; z-index: 2; }
 .twitchbn-explorer .results-panel > *, .twitchbn-explorer .evidence-panel > * { flex-shrink: 0; }
 .twitchbn-explorer .evidence-group, .twitchbn-explorer .results-panel > .tb-panel:not(.ranking-panel) {
