@@ -187,16 +187,15 @@ def test_tiny_multi_state_finding_evidence_matches_enumeration(tiny: Model):
 def test_sweep_variants_match_enumeration_of_the_added_evidence(tiny: Model):
     """Clamps of exposures, conditions and cause nodes, and 'finding <= s' constraints."""
     kb, engine = tiny.kb, tiny.engine
-    f = engine.finding_ids.index("problem_duration")
     base = {"twitch_calf": "yes", "diet_quality": "poor"}
     variants = {
         "none": (Variant(), {}),
-        "sleep clamp": (Variant(clamps=((engine.key("sleep_hours"), 1),)), {"sleep_hours": {1}}),
-        "als absent": (Variant(clamps=((engine.key("als"), 0),)), {"als": {0}}),
-        "cause_als yes": (Variant(clamps=((engine.key("cause_als"), 1),)), {"cause_als": {1}}),
-        "duration <= 0": (Variant(at_most=((f, 0),)), {"problem_duration": {0}}),
-        "duration <= 1": (Variant(at_most=((f, 1),)), {"problem_duration": {0, 1}}),
-        "mixed": (Variant(clamps=((engine.key("caffeine_excess"), 1),), at_most=((f, 1),)),
+        "sleep clamp": (engine.variant({"sleep_hours": 1}), {"sleep_hours": {1}}),
+        "als absent": (engine.variant({"als": 0}), {"als": {0}}),
+        "cause_als yes": (engine.variant({"cause_als": 1}), {"cause_als": {1}}),
+        "duration <= 0": (engine.variant(at_most={"problem_duration": 0}), {"problem_duration": {0}}),
+        "duration <= 1": (engine.variant(at_most={"problem_duration": 1}), {"problem_duration": {0, 1}}),
+        "mixed": (engine.variant({"caffeine_excess": 1}, at_most={"problem_duration": 1}),
                   {"caffeine_excess": {1}, "problem_duration": {0, 1}}),
     }
     sweep = engine.sweep({v: tiny.states(v).index(s) for v, s in base.items()}, [v for v, _ in variants.values()])
@@ -294,7 +293,7 @@ WIDE = {"twitch_eyelid": "yes", "twitch_arm": "yes", "twitch_calf": "yes", "twit
 
 def test_recomputing_the_step_tables_instead_of_keeping_them_gives_the_same_answers(model: Model, monkeypatch):
     evidence = model._indices(model.check_evidence(WIDE))
-    variants = [Variant(), model.no_everyday_variant(), Variant(clamps=((("c", 0), 1),))]
+    variants = [Variant(), model.no_everyday_variant(), model.engine.variant({model.engine.condition_ids[0]: 1})]
     kept = model.engine.sweep(evidence, variants)
     monkeypatch.setattr(engine_module, "KEEP_ENTRIES", 0)
     recomputed = model.engine.sweep(evidence, variants)

@@ -24,6 +24,7 @@ distribution as a pgmpy network, and the tests check both against each other and
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -124,7 +125,7 @@ class Engine:
         where ``marginals`` asks (one flag for all, or one per variant; a forward pass alone costs
         half), posterior marginals of every condition's status and every exposure.
         """
-        merged = [self.merge(evidence, variant) for variant in (variants or [Variant()])]
+        merged = [self.variant(evidence, base=variant) for variant in (variants or [Variant()])]
         wanted = [marginals] * len(merged) if isinstance(marginals, bool) else list(marginals)
         return self._pass(merged, self._plan(evidence, merged), wanted, batch=False)
 
@@ -176,7 +177,7 @@ class Engine:
 
     def cost(self, evidence: dict[str, int], variants: list[Variant]) -> int:
         """Step-table entries a sweep of these variants would compute: its time, for budgets."""
-        merged = [self.merge(evidence, variant) for variant in variants]
+        merged = [self.variant(evidence, base=variant) for variant in variants]
         return int(self._plan(evidence, merged).entries(self._held(merged))[0].sum())
 
     def fits(self, variants: list[Variant]) -> np.ndarray:
@@ -228,18 +229,23 @@ class Engine:
                 raise ValueError(f"variant {b} observes finding {self.finding_ids[f]} in two states")
         return held
 
-    def merge(self, evidence: dict[str, int], variant: Variant) -> Variant:
-        """Base evidence (variable id -> state index) and a variant as one variant."""
-        clamps, at_most, positive = list(variant.clamps), list(variant.at_most), list(variant.positive)
-        for var, state in evidence.items():
+    def variant(self, clamp: Mapping[str, int] | None = None, at_most: Mapping[str, int] | None = None,
+                base: Variant | None = None) -> Variant:
+        """Named evidence as a variant, added to ``base``: ``clamp`` sets variables (exposures,
+        conditions, ``cause_`` nodes, or observed findings) to a state index; ``at_most`` bounds
+        findings to "at most" a state index. The only place that knows how evidence is encoded."""
+        base = base or Variant()
+        clamps, bounded, positive = list(base.clamps), list(base.at_most), list(base.positive)
+        for var, state in (clamp or {}).items():
             key = self.key(var)
             if key[0] != "f":
                 clamps.append((key, state))
             elif state == 0:
-                at_most.append((key[1], 0))
+                bounded.append((key[1], 0))
             else:
                 positive.append((key[1], state))
-        return Variant(tuple(clamps), tuple(at_most), tuple(positive))
+        bounded += [(self.key(var)[1], state) for var, state in (at_most or {}).items()]
+        return Variant(tuple(clamps), tuple(bounded), tuple(positive))
 
     def key(self, var: str) -> tuple[str, int]:
         """Engine key of a network variable: exposure, condition, finding or cause node."""

@@ -192,12 +192,11 @@ class Model:
     def variant(self, checked: Mapping[str, str]) -> Variant:
         """Checked evidence as one engine ``Variant``: clamps for exposures, conditions and cause
         nodes, "at most the first state" for first-state findings, the rest as positive findings."""
-        return self.engine.merge(self._indices(checked), Variant())
+        return self.engine.variant(self._indices(checked))
 
     def no_everyday_variant(self, base: Variant | None = None) -> Variant:
         """``base`` plus "no everyday cause is causing the twitching" (for triage)."""
-        base = base or Variant()
-        return Variant(base.clamps + tuple((("k", i), 0) for i in self.everyday), base.at_most, base.positive)
+        return self.engine.variant({f"cause_{self.kb.conditions[i].id}": 0 for i in self.everyday}, base=base)
 
     def result(self, checked: dict[str, str], sweep: Sweep, row: int, log_no_everyday: float) -> QueryResult:
         """Assemble a ``QueryResult`` from row ``row`` of a sweep and log P(no everyday cause | e)."""

@@ -147,12 +147,12 @@ class _Ratios:
     def __init__(self, model: Any, checked: Mapping[str, str], target: int):
         self.engine, self.checked = model.engine, checked
         self.evidence = {v: model.states(v).index(s) for v, s in checked.items()}
-        self.clamp = (("k", target), 1)
+        self.clamp = {f"cause_{self.engine.condition_ids[target]}": 1}
         self.spent = 4 * self.engine.cost(self.evidence, [Variant()])  # two full passes
         if self.spent > SENSITIVITY_ENTRIES:
             raise EvidenceTooComplexError("too many findings are set to a state other than the first for the sensitivity "
                                           "of the hand-set numbers; leave some of them unknown")
-        self.base = self.engine.sweep(self.evidence, [Variant(), Variant(clamps=(self.clamp,))])
+        self.base = self.engine.sweep(self.evidence, [Variant(), self.engine.variant(self.clamp)])
         self.observed = {self.engine.key(v)[1]: s for v, s in self.evidence.items() if self.engine.key(v)[0] == "f"}
         self._positive: dict[int, Sweep] = {}
 
@@ -170,11 +170,11 @@ class _Ratios:
         if s == 0 or f in self._positive:
             return True
         rest = {v: i for v, i in self.evidence.items() if self.engine.key(v) != ("f", f)}
-        if not self.afford(8 * self.engine.cost(rest, [Variant(at_most=((f, s),))])):
+        name = self.engine.finding_ids[f]
+        if not self.afford(8 * self.engine.cost(rest, [self.engine.variant(at_most={name: s})])):
             return False
-        at, below = ((f, s),), ((f, s - 1),)
-        self._positive[f] = self.engine.sweep(rest, [Variant(at_most=at), Variant(clamps=(self.clamp,), at_most=at),
-                                                     Variant(at_most=below), Variant(clamps=(self.clamp,), at_most=below)])
+        self._positive[f] = self.engine.sweep(rest, [self.engine.variant(clamp, at_most={name: bound})
+                                                     for bound in (s, s - 1) for clamp in ({}, self.clamp)])
         return True
 
     def of(self, slot: Slot, params: Params, row: int) -> np.ndarray | None:

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from twitchbn.engine import Variant
+from twitchbn.engine import Engine, Variant
 from twitchbn.inference import Model
 from twitchbn.reasoning._common import check_count, evidence_items, index_of, variant_of
 
@@ -91,7 +91,7 @@ def most_probable_explanation(
         """One sweep with each assignment clamped: (log P(assignment, e), P(present | it, e))."""
         nonlocal spent
         spent += per_variant * len(assignments) * (2 if marginals else 1)
-        sweep = engine.sweep(positive, [_variant(product, a) for a in assignments], marginals)
+        sweep = engine.sweep(positive, [_variant(engine, product, a) for a in assignments], marginals)
         return sweep.log_z, (sweep.status[:, :, 1:].sum(axis=2) if marginals else None)
 
     # Lower bounds on the wanted best values: the marginal-argmax assignment and its single
@@ -190,7 +190,6 @@ def most_probable_explanation(
     )
 
 
-def _variant(product: Variant, assignment: tuple[int, ...]) -> Variant:
+def _variant(engine: Engine, product: Variant, assignment: tuple[int, ...]) -> Variant:
     """The evidence's product-form part plus clamps of the decided conditions."""
-    clamps = tuple((("c", c), s) for c, s in enumerate(assignment) if s != FREE)
-    return Variant(clamps=product.clamps + clamps, at_most=product.at_most)
+    return engine.variant({engine.condition_ids[c]: s for c, s in enumerate(assignment) if s != FREE}, base=product)

@@ -77,12 +77,12 @@ def next_questions(model: Model, evidence: Mapping[str, Any] | None, serious: bo
     for i, x in enumerate(engine.exposure_ids):
         if x not in checked:
             plan.append((x, "exposure", len(variants), engine.exposure_card[i]))
-            variants.extend(Variant(clamps=((("x", i), s),)) for s in range(engine.exposure_card[i] - 1))
+            variants.extend(engine.variant({x: s}) for s in range(engine.exposure_card[i] - 1))
     tests = {t.id for t in model.kb.tests}  # ordered, not asked: twitchbn.workup ranks them
     for i, f in enumerate(engine.finding_ids):
         if f not in checked and f not in tests:
             plan.append((f, "finding", len(variants), engine.finding_card[i]))
-            variants.extend(Variant(at_most=((i, s),)) for s in range(engine.finding_card[i] - 1))
+            variants.extend(engine.variant(at_most={f: s}) for s in range(engine.finding_card[i] - 1))
     if model.cost(checked, variants) > INTERACTIVE_ENTRIES:
         raise EvidenceTooComplexError(
             "too many findings are set to a state other than the first to rank the next questions interactively; "
