@@ -14,6 +14,7 @@ import pytest
 
 import twitchbn
 from twitchbn import uncertainty
+from twitchbn.engine import Variant
 from twitchbn.errors import TwitchbnError
 from twitchbn.ui import render
 from twitchbn.ui.explorer import GROUPS, Explorer, finding_groups
@@ -455,6 +456,29 @@ def test_sensitivity_computes_on_demand_in_plain_words_and_matches_the_api(tiny,
     explorer.controls["sleep_hours"].value = ""
     assert "tornado-row" not in explorer.sensitivity.view.value
     assert "The findings changed: press Compute" in text(explorer.sensitivity.view.value)
+
+
+def test_a_tornado_cut_short_by_its_work_budget_says_what_was_left_out(tiny, monkeypatch):
+    from twitchbn.ui.render_panels import tornado_html
+
+    evidence = {"twitch_eyelid": "yes", "sleep_hours": "under_7"}
+    per_pass = 2 * tiny.cost(evidence, [Variant()])
+    monkeypatch.setattr(uncertainty, "SENSITIVITY_ENTRIES", 3 * per_pass)
+    frame = uncertainty.sensitivity(tiny, evidence, top=8)
+    assert frame.attrs["not_assessed"] == ["twitch_eyelid"] and frame["top_at_low"].isna().all()
+    shown = text(tornado_html(frame, tiny.kb))
+    assert f"not assessed within the time allowed: the numbers of {tiny.kb.label('twitch_eyelid')}" in shown
+    assert "ranking changes at each end was not computed" in shown and "None" not in shown
+
+
+def test_intervals_from_fewer_draws_than_asked_say_so(tiny, monkeypatch):
+    from twitchbn.ui.render_panels import intervals_note_html
+
+    evidence = {"twitch_eyelid": "yes"}
+    monkeypatch.setattr(uncertainty, "INTERVAL_ENTRIES", 60 * tiny.cost(evidence, [Variant()]))  # 30 draws of two passes
+    frame = uncertainty.posterior_intervals(tiny, evidence)
+    assert "30 parameter draws (fewer than the 200 asked" in text(intervals_note_html(frame))
+    assert "fewer than" not in text(intervals_note_html(uncertainty.posterior_intervals(tiny, evidence, draws=30)))
 
 
 def test_sensitivity_can_be_cancelled_and_a_change_of_findings_cancels_it(explorer, monkeypatch):

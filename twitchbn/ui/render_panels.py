@@ -53,7 +53,9 @@ def intervals_note_html(intervals: pd.DataFrame) -> str:
     return (
         f'<div class="tb-note intervals-note" data-seed="{esc(attrs["seed"])}" data-draws="{esc(attrs["draws"])}">'
         f'Whiskers: central {100 * attrs["level"]:.0f}% intervals over {esc(attrs["draws"])} parameter draws '
-        f'(seed {esc(attrs["seed"])}): every hand-set number redrawn within its plausible range. '
+        + (f'(fewer than the {esc(attrs["draws_asked"])} asked: with this much evidence each draw takes longer) '
+           if attrs.get("draws_asked", attrs["draws"]) > attrs["draws"] else "")
+        +         f'(seed {esc(attrs["seed"])}): every hand-set number redrawn within its plausible range. '
         f'{esc(lead["label"])} ranks first in {percent(float(lead["share_first"]))} of the draws.</div>'
     )
 
@@ -92,7 +94,7 @@ def tornado_html(frame: pd.DataFrame, kb: Knowledge) -> str:
             + '<div class="tb-centre"></div></div>'
         )
         leaders = [f"at the {end} end {kb.label(str(r[f'top_at_{end}']))} leads" for end in ("low", "high")
-                   if r[f"top_at_{end}"] != cid]
+                   if pd.notna(r[f"top_at_{end}"]) and r[f"top_at_{end}"] != cid]
         lead = f' <b>Ranking changes: {esc("; ".join(leaders))}.</b>' if leaders else ""
         body.append(
             f'<tr class="tornado-row" data-where="{esc(r["where"])}" data-state="{esc(r["state"])}" data-swing="{float(r["swing"])!r}">'
@@ -109,6 +111,12 @@ def tornado_html(frame: pd.DataFrame, kb: Knowledge) -> str:
             f'<th class="tb-num">{swatch.format(HIGH_END_COLOUR)}at high end</th></tr>')
     intro = (f'<div class="tb-note">How far <b>{esc(label)}</b> (explains {percent(base)} now) moves when one hand-set number '
              "is moved alone to the low or the high end of its plausible range; the biggest effect first.</div>")
+    left_out = frame.attrs.get("not_assessed", [])
+    if left_out:
+        intro += ('<div class="tb-note tornado-partial">With this much evidence, not assessed within the time allowed: '
+                  f'the numbers of {esc(", ".join(kb.label(f) for f in left_out))}.</div>')
+    if frame["top_at_low"].isna().any():
+        intro += '<div class="tb-note tornado-partial">Whether the ranking changes at each end was not computed (too much evidence).</div>'
     tag = _tag("tornado", frame.attrs["evidence"], condition=cid)
     return f'<div {tag}>{intro}<table class="tb-table">{head}{"".join(body)}</table></div>'
 
