@@ -12,6 +12,7 @@ import json
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -354,3 +355,16 @@ def test_cli_bad_input_exits_2_with_one_line(capsys, argv, message):
     code, out, err = run(capsys, *argv)
     assert code == 2 and out == ""
     assert err == message + "\n"
+
+
+def test_why_past_its_work_budget_leaves_out_named_findings_and_keeps_the_rest_exact(model, monkeypatch):
+    from twitchbn.reasoning import _why
+
+    evidence = {"twitch_calf": "yes", "muscle_weakness": "yes", "caffeine_intake": "high", "numbness_tingling": "no"}
+    full = why(model, evidence, top=2)
+    assert full.attrs["not_assessed"] == []
+    monkeypatch.setattr(_why, "WORK_ENTRIES", 1)
+    part = why(model, evidence, top=2)
+    assert part.attrs["not_assessed"] == ["twitch_calf", "muscle_weakness"]
+    kept = full[full["variable"].isin(["caffeine_intake", "numbness_tingling"])].reset_index(drop=True)
+    pd.testing.assert_frame_equal(part.reset_index(drop=True), kept)

@@ -44,7 +44,8 @@ def records(frame: pd.DataFrame, index: str | None = None) -> list[dict[str, Any
 
 def why_document(model: Model, evidence: dict[str, str], frame: pd.DataFrame) -> dict[str, Any]:
     """The ``twitchbn why --json`` document."""
-    return {"evidence": evidence, "definition": WHY_DEFINITION, "contributions": records(frame), "model": dict(model.info)}
+    return {"evidence": evidence, "definition": WHY_DEFINITION, "contributions": records(frame),
+            "not_assessed": list(frame.attrs.get("not_assessed", [])), "model": dict(model.info)}
 
 
 def next_document(model: Model, evidence: dict[str, str], frame: pd.DataFrame) -> dict[str, Any]:
@@ -113,6 +114,8 @@ def why_table(evidence: dict[str, str], frame: pd.DataFrame) -> str:
         for row in block.itertuples():
             weight = f"{row.weight_bits:+8.2f}" if math.isfinite(row.weight_bits) else ("    +inf" if row.weight_bits > 0 else "    -inf")
             lines.append(f"  {row.direction:<8}{weight}  {row.variable}={row.state}  (explains {row.explains_without:.3f} without it)")
+    if frame.attrs.get("not_assessed"):
+        lines += ["", f"Not weighed within the work budget (too much evidence): {', '.join(frame.attrs['not_assessed'])}"]
     return "\n".join(lines)
 
 

@@ -32,6 +32,9 @@ from twitchbn.reasoning._common import (
 #: Weights closer to zero than this (bits) are "neutral": the item is irrelevant to the
 #: condition given the rest (d-separated), up to rounding.
 NEUTRAL_BITS = 1e-9
+# Work budget (step-table entries, twitchbn.engine; about 2 s here): each finding seen in a higher
+# state needs a pass without it; past the budget the rest are left out, named in attrs["not_assessed"].
+WORK_ENTRIES = 1 << 25
 
 COLUMNS = ["condition", "label", "variable", "state", "weight_bits", "direction", "explains", "explains_without"]
 
@@ -57,6 +60,8 @@ def why(model: Model, evidence: Mapping[str, Any] | None, condition: str | None 
         "against", or "neutral" when |weight| < 1e-9 bits), ``explains`` (with all the
         evidence) and ``explains_without`` (without this item). Conditions keep their rank
         order; within a condition rows go from strongest "for" to strongest "against".
+        ``frame.attrs["not_assessed"]``: findings seen in a higher state left out past the work
+        budget ``WORK_ENTRIES`` (heavy evidence only).
 
     Examples
     --------
@@ -81,9 +86,16 @@ def why(model: Model, evidence: Mapping[str, Any] | None, condition: str | None 
     sweep = model.engine.sweep(index_of(positive), variants)
     yes, no = causing(sweep), not_causing(sweep)
     without: dict[str, tuple[np.ndarray, np.ndarray]] = {q.variable: (yes[1 + k], no[1 + k]) for k, q in enumerate(product)}
+    spent, left_out = 2 * model.engine.cost(index_of(positive), variants), []
     for p in positive:
-        rest = model.engine.sweep(index_of([q for q in positive if q is not p]), [variant_of(model, product)])
+        rest_evidence, rest_variant = index_of([q for q in positive if q is not p]), variant_of(model, product)
+        spent += 2 * model.engine.cost(rest_evidence, [rest_variant])
+        if spent > WORK_ENTRIES:
+            left_out.append(p.variable)
+            continue
+        rest = model.engine.sweep(rest_evidence, [rest_variant])
         without[p.variable] = (causing(rest)[0], not_causing(rest)[0])
+    items = [it for it in items if it.variable not in left_out]
 
     full = log2_odds(yes[0], no[0])
     rows = []
@@ -102,7 +114,9 @@ def why(model: Model, evidence: Mapping[str, Any] | None, condition: str | None 
             })
         block.sort(key=lambda r: (-r["weight_bits"], r["variable"]))
         rows.extend(block)
-    return pd.DataFrame(rows, columns=COLUMNS)
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    frame.attrs["not_assessed"] = left_out
+    return frame
 
 
 def _difference(with_all: float, without: float) -> float:

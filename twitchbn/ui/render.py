@@ -105,6 +105,7 @@ STYLE = """<style>
 .twitchbn-explorer .results-panel { position: sticky; top: 0; max-height: calc(100vh - 130px); overflow-y: auto; align-self: start;
   background: #ffffff; z-index: 2; }
 .twitchbn-explorer .results-panel > *, .twitchbn-explorer .evidence-panel > * { flex-shrink: 0; }
+.twitchbn-explorer .tb-headline { display: none !important; }
 .twitchbn-explorer .evidence-group, .twitchbn-explorer .results-panel > .tb-panel:not(.ranking-panel) {
   content-visibility: auto; contain-intrinsic-size: auto 320px; }
 .twitchbn-explorer .evidence-panel .widget-gridbox { grid-template-columns: repeat(2, minmax(0, 1fr)) !important; }
@@ -114,7 +115,8 @@ STYLE = """<style>
 @container tbx (max-width: 860px) {
   .twitchbn-explorer .tb-main { grid-template-columns: minmax(0, 1fr); }
   .twitchbn-explorer .results-panel { order: -1; position: static; max-height: none; overflow: visible; }
-  .twitchbn-explorer .tb-pinned { position: sticky; top: 0; z-index: 3; background: #ffffff; }
+  .twitchbn-explorer .tb-headline { display: block !important; position: sticky; top: 0; z-index: 3; order: -2;
+    background: #ffffff; border-bottom: 1px solid #cbd5e1; padding: 4px 0; }
   .twitchbn-explorer .evidence-panel .widget-gridbox { grid-template-columns: repeat(2, minmax(0, 1fr)) !important; }
 }
 @container tbx (max-width: 600px) {
@@ -425,6 +427,10 @@ def why_html(frame: pd.DataFrame | None, kb: Knowledge, per_condition: int = 5) 
     if frame.empty:
         return '<div class="why tb-note">Set some findings to see which of them push each condition up or down.</div>'
     blocks = []
+    left_out = frame.attrs.get("not_assessed", [])
+    if left_out:
+        blocks.append('<div class="tb-note why-partial">With this much evidence, not weighed within the time allowed: '
+                      f'{esc(", ".join(kb.label(v) for v in left_out))}.</div>')
     for cid, rows in frame.groupby("condition", sort=False):
         active = rows[_weighs(rows)]
         active = active.reindex(active["weight_bits"].abs().sort_values(ascending=False, kind="stable").index).head(per_condition)
