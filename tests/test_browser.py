@@ -192,8 +192,14 @@ def test_triage_and_ranking_are_in_view_without_scrolling_past_the_findings(brow
     enter(page, CASES[1])
     triage, first_row, findings = box(page, ".triage-banner"), box(page, ".differential-row"), box(page, ".evidence-group")
     assert triage["top"] >= 0 and triage["bottom"] <= 900 and first_row["bottom"] <= 900, (triage, first_row)
-    if width < 900:  # one column: the results come first
+    if width < 900:  # one column: the results come first, and the leader and advice stay pinned over the findings
         assert first_row["bottom"] <= findings["top"]
+        page.locator(".evidence-group").last.evaluate("e => e.scrollIntoView({block: 'end'})")
+        page.wait_for_timeout(300)
+        headline = box(page, ".tb-headline")
+        assert 0 <= headline["top"] < 100, headline
+        expected = twitchbn.load_model().query(CASES[1])
+        assert expected.conditions.iloc[0]["label"] in page.locator(".tb-headline").inner_text()
     else:  # two columns: the results beside the findings, and still in view once the findings are scrolled
         assert box(page, ".results-panel")["left"] >= box(page, ".evidence-panel")["right"]
         page.locator(".evidence-group").last.evaluate("e => e.scrollIntoView({block: 'end'})")  # down to the last question

@@ -134,6 +134,17 @@ def test_the_busy_state_is_on_while_the_query_runs_and_off_once_results_are_draw
     assert 'data-state="ready"' in explorer.status.value and "Results for 1 finding entered." in text(explorer.status.value)
 
 
+def test_the_headline_pinned_on_narrow_pages_names_the_leader_and_the_advice(tiny, explorer):
+    assert text(explorer.headline.value) == "No findings set yet · Advice: NO VERDICT YET"
+    explorer.controls["twitch_calf"].value = "yes"
+    explorer.controls["muscle_weakness"].value = "yes"
+    expected = tiny.query({"twitch_calf": "yes", "muscle_weakness": "yes"})
+    top = expected.conditions.iloc[0]
+    assert text(explorer.headline.value) == (f"Most likely: {top['label']} (explains {render.percent(top['explains'])}) · "
+                                             f"Advice: {render.LEVELS[expected.triage.level][0]}")
+    assert 'aria-hidden="true"' in explorer.headline.value
+
+
 def test_a_red_flag_turns_the_banner_urgent(explorer):
     explorer.controls["twitch_eyelid"].value = "yes"
     assert level(explorer.triage.value) == "self_care"

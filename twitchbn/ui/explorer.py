@@ -213,7 +213,10 @@ class Explorer(widgets.VBox):
         self.compare_box.add_class("tb-panel")
         self.compare_box.add_class("compare-panel")
 
-        main = widgets.Box([evidence_box, results_box])
+        #: On a narrow page (one column) the leader and the advice stay pinned above the findings.
+        self.headline = widgets.HTML()
+        self.headline.add_class("tb-headline")
+        main = widgets.Box([self.headline, evidence_box, results_box])
         main.add_class("tb-main")
         super().__init__(
             [static_html(render.STYLE),
@@ -387,6 +390,7 @@ class Explorer(widgets.VBox):
         result = self.state.result
         kb = self.model.kb
         self.summary.value = render.summary_html(result.conditions, result.evidence)  # first: it announces the new results
+        self.headline.value = render_panels.headline_html(result)
         self._sync_controls()
         self.triage.value = render.triage_html(result.triage)
         self.dont_miss.value = render.dont_miss_html(result.conditions, result.dont_miss)

@@ -202,3 +202,19 @@ def what_if_html(change: Any | None, kb: Knowledge, top: int = 5) -> str:
     tag = _tag("what-if", change.before.evidence, variable=variable, state=new, top_before=b_top, top_after=a_top,
                level_before=b_level, level_after=a_level)
     return f"<div {tag}>{head}{table}<div>{lead}</div>{advice}{note}</div>"
+
+
+# -- headline (narrow pages) ---------------------------------------------------------------------
+def headline_html(result: Any) -> str:
+    """One line that stays pinned above the findings on a narrow page: the leader and the advice.
+
+    Hidden from screen readers (``aria-hidden``): the differential summary already announces the
+    same results.
+    """
+    frame = result.conditions
+    triage = result.triage
+    level = esc(LEVELS.get(triage.level, (triage.level.upper(), ""))[0]) if triage.decided else "NO VERDICT YET"
+    lead = (f'Most likely: <b>{esc(frame.iloc[0]["label"])}</b> (explains {percent(float(frame.iloc[0]["explains"]))})'
+            if result.evidence and len(frame) else "No findings set yet")
+    return (f'<div class="headline" aria-hidden="true" data-evidence="{esc(evidence_key(result.evidence))}">'
+            f'{lead} · Advice: <span class="triage-level">{level}</span></div>')
