@@ -427,6 +427,10 @@ def why_html(frame: pd.DataFrame | None, kb: Knowledge, per_condition: int = 5) 
     if frame.empty:
         return '<div class="why tb-note">Set some findings to see which of them push each condition up or down.</div>'
     blocks = []
+    left_out = frame.attrs.get("not_assessed", [])
+    if left_out:
+        blocks.append('<div class="tb-note why-partial">With this much evidence, not weighed within the time allowed: '
+                      f'{esc(", ".join(kb.label(v) for v in left_out))}.</div>')
     for cid, rows in frame.groupby("condition", sort=False):
         active = rows[_weighs(rows)]
         active = active.reindex(active["weight_bits"].abs().sort_values(ascending=False, kind="stable").index).head(per_condition)
