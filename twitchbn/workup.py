@@ -233,32 +233,48 @@ class FaganNumbers:
 
 
 def fagan_numbers(model: Model, plan: Workup, test: str, condition: str, state: str | None = None) -> FaganNumbers:
-    """Pre-test probability that ``condition`` is present, the likelihood ratio of ``state``
-    (default: the test's abnormal result) and the post-test probability, from a plan."""
+    """Pre-test probability that ``condition`` is present, the likelihood ratio of the result
+    ``state`` and the post-test probability, from a plan. ``state`` defaults to
+    ``characteristic_result``: the abnormal result the condition makes likeliest relative to
+    people without it (for a two-state test, its abnormal result)."""
     if test not in plan.outcomes:
         raise TwitchbnError(f"test '{shorten(test)}' is not among the planned tests; planned: {', '.join(plan.outcomes) or 'none'}")
     outcomes = {o.state: o for o in plan.outcomes[test]}
-    state = state if state is not None else model.states(test)[-1]
-    if state not in outcomes:
-        raise TwitchbnError(f"state '{shorten(state)}' of {test} is not valid; valid states: {', '.join(outcomes)}")
     if condition not in plan.now.presence:
         raise TwitchbnError(f"unknown condition '{shorten(condition)}'; valid: {', '.join(plan.now.presence)}")
+    state = state if state is not None else characteristic_result(model, plan, test, condition)
+    if state not in outcomes:
+        raise TwitchbnError(f"state '{shorten(state)}' of {test} is not valid; valid states: {', '.join(outcomes)}")
     pre, post = plan.now.presence[condition], outcomes[state].picture.presence[condition]
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = (post / (1.0 - post)) / (pre / (1.0 - pre)) if 0.0 < pre < 1.0 and post < 1.0 else float("nan")
-    return FaganNumbers(test, state, condition, pre, float(ratio), post, _published_lr(model, test, condition, state))
+    return FaganNumbers(test, state, condition, pre, float(ratio), post, published_lr(model, test, condition, state))
 
 
-def _published_lr(model: Model, test: str, condition: str, state: str) -> float:
-    """The test's likelihood ratio for ``condition`` from tests.yaml: sensitivity = 1 - (1 -
-    leak)(1 - link), 1 - specificity = leak (binary tests; 1 when not linked)."""
+def characteristic_result(model: Model, plan: Workup, test: str, condition: str) -> str:
+    """The abnormal result (any state but the first) with the highest published likelihood
+    ratio for ``condition``; ties (a condition the test does not detect) go to the result most
+    likely now. An EMG's is "neurogenic" for ALS and "myopathic" for myositis."""
+    now = {o.state: o.probability for o in plan.outcomes[test]}
+    abnormal = model.states(test)[1:]
+    return max(abnormal, key=lambda s: (published_lr(model, test, condition, s), now[s]))
+
+
+def published_lr(model: Model, test: str, condition: str, state: str) -> float:
+    """The test's own likelihood ratio of the result ``state`` for ``condition``, from tests.yaml:
+    P(state | the condition alone) / P(state | none of the test's conditions) under noisy-MAX,
+    where P(result <= s | condition alone) = leak(<= s) x link(<= s). For a two-state test this
+    is sensitivity / (1 - specificity) for the abnormal result, (1 - sensitivity) / specificity
+    for the normal one. 1 when the test does not detect the condition."""
     finding = model.kb.finding(test)
     link = next((x for x in finding.links if x.condition == condition), None)
-    if link is None or len(finding.states) != 2:
+    if link is None:
         return 1.0
-    leak, p = float(finding.leak.value[1]), float(link.number.value[1])  # type: ignore[index]
-    sensitivity = 1.0 - (1.0 - leak) * (1.0 - p)
-    return sensitivity / leak if state == finding.states[1] else 1.0 - p
+    s = finding.states.index(state)
+    leak = np.asarray(finding.leak.value, dtype=float)
+    alone = np.diff(np.cumsum(leak) * np.cumsum(np.asarray(link.number.value, dtype=float)), prepend=0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(alone[s] / leak[s]) if leak[s] > 0.0 else (float("inf") if alone[s] > 0.0 else 1.0)
 
 
 def fagan(pretest: float, likelihood_ratio: float) -> float:

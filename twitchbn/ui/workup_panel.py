@@ -3,7 +3,8 @@
 ``WorkupPanel(model)`` is a ``VBox``: a cost slider (alpha, bits per cost unit), a
 "serious first" box, the ranked tests (``twitchbn.workup.next_tests``), the selected test's
 results with what each would do to the differential, the can't-miss list and the triage, one
-button per result that enters it, and Fagan's nomogram for the selected test and a condition.
+button per result that enters it, and Fagan's nomogram for the selected test, a condition and one
+result (by default the result characteristic of that condition: an EMG's neurogenic pattern for ALS).
 ``update(evidence)`` recomputes for new evidence; ``on_enter(callback)`` registers
 ``callback(test, state)``, called after a result is entered (the panel itself moves on to the
 new picture). No medical logic here: the planner computes, the panel formats. Every callback's
@@ -22,7 +23,7 @@ from twitchbn.inference import Model
 from twitchbn.ui.panels import guarded
 from twitchbn.ui.render import esc, message_html
 from twitchbn.wording import percent, state_label
-from twitchbn.workup import ALPHA, ALPHA_MAX, FaganNumbers, Picture, Workup, fagan_numbers, next_tests
+from twitchbn.workup import ALPHA, ALPHA_MAX, FaganNumbers, Picture, Workup, characteristic_result, fagan_numbers, next_tests
 
 TITLE = "Which test next?"
 NOMOGRAM_PROBABILITIES = (0.001, 0.01, 0.05, 0.2, 0.5, 0.8, 0.95, 0.99, 0.999)
@@ -126,17 +127,19 @@ class WorkupPanel(widgets.VBox):
         self.outcomes = widgets.HTML()
         self.buttons = widgets.HBox()
         self.condition = widgets.Dropdown(description="Condition", options=[])
+        self.result = widgets.Dropdown(description="Result", options=[])
         self.nomogram = widgets.HTML()
         self.alpha.observe(guarded(report)(lambda _: self._recompute()), names="value")
         self.serious.observe(guarded(report)(lambda _: self._recompute()), names="value")
         self._syncing = False  # True while the panel itself sets a dropdown's options
         self.test.observe(guarded(report)(lambda _: self._syncing or self._show_test()), names="value")
-        self.condition.observe(guarded(report)(lambda _: self._syncing or self._show_nomogram()), names="value")
+        self.condition.observe(guarded(report)(lambda _: self._syncing or self._show_condition()), names="value")
+        self.result.observe(guarded(report)(lambda _: self._syncing or self._show_nomogram()), names="value")
         super().__init__([
             widgets.HTML(f"<b>{TITLE}</b> Value = information gain about what explains the twitching − cost weight × cost "
                          "(1 cost unit ≈ US$10; the first blood test also pays for the blood draw)."),
             widgets.HBox([self.alpha, self.serious]), self.message, self.now, self.ranking, self.test, self.outcomes, self.buttons,
-            self.condition, self.nomogram,
+            widgets.HBox([self.condition, self.result]), self.nomogram,
         ])
         self.add_class("twitchbn-workup")
         for widget, name in ((self.ranking, "workup-ranking"), (self.now, "workup-now"), (self.buttons, "workup-enter"),
@@ -192,6 +195,7 @@ class WorkupPanel(widgets.VBox):
         if plan is None or test is None:
             self.outcomes.value, self.buttons.children, self.nomogram.value = "", (), ""
             self._set(self.condition, [], None)
+            self._set(self.result, [], None)
             return
         lines = [f"<li>If {esc(state_label(o.state))} ({percent(o.probability)}): {picture_text(self.model, o.picture)}</li>"
                  for o in plan.outcomes[test]]
@@ -206,13 +210,21 @@ class WorkupPanel(widgets.VBox):
         order = [*linked, *(c for c in plan.now.leading if c not in linked)]
         keep = self.condition.value if self.condition.value in order else order[0]
         self._set(self.condition, [(self.model.kb.label(c), c) for c in order], keep)
+        self._show_condition()
+
+    def _show_condition(self) -> None:
+        """A new condition on the nomogram: show the result characteristic of it."""
+        plan, test, condition = self.plan, self.test.value, self.condition.value
+        if plan is not None and test is not None and condition is not None:
+            options = [(state_label(o.state), o.state) for o in plan.outcomes[test]]
+            self._set(self.result, options, characteristic_result(self.model, plan, test, condition))
         self._show_nomogram()
 
     def _show_nomogram(self) -> None:
-        plan, test, condition = self.plan, self.test.value, self.condition.value
-        if plan is None or test is None or condition is None:
+        plan, test, condition, result = self.plan, self.test.value, self.condition.value, self.result.value
+        if plan is None or test is None or condition is None or result is None:
             self.nomogram.value = ""
             return
-        numbers = fagan_numbers(self.model, plan, test, condition)
+        numbers = fagan_numbers(self.model, plan, test, condition, result)
         label = self.model.kb.label(condition)
         self.nomogram.value = nomogram_svg(numbers, label) + fagan_caption(numbers, label, state_label(numbers.state))
