@@ -220,8 +220,8 @@ def _picture(model: Model, checked: Mapping[str, str], presence: np.ndarray, exp
 class FaganNumbers:
     """One test result and one condition on Fagan's nomogram. ``likelihood_ratio`` is this
     person's (the network's, given all the evidence), so ``fagan(pretest, likelihood_ratio)``
-    is exactly ``posttest``; ``published_lr`` is the test's own from its sensitivity and
-    specificity in tests.yaml (1 when the test does not detect the condition)."""
+    is exactly ``posttest``; ``published_lr`` is the test's own ratio of that result from
+    tests.yaml (``published_lr``; 1 when the test does not detect the condition)."""
 
     test: str
     state: str
