@@ -99,7 +99,7 @@ KIND, INDEX, CARD, IS_IN, IS_OUT, STRIDE, IN_STRIDE, OUT_STRIDE = range(8)
 ROW, IN, OUT = range(3)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _layout(k, x_first, x_last, nstates, fs, f_first, f_last, lay):  # pragma: no cover - compiled
     """Fill ``lay`` with the variables open during step k: exposures, then open findings (kind
     0 / 1), with card, whether each comes in from and goes out to the frontier, and strides in
@@ -127,7 +127,7 @@ def _layout(k, x_first, x_last, nstates, fs, f_first, f_last, lay):  # pragma: n
     return nv, nu, ni, no
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _step(c, b, alpha, nv, nu, lay, cp_stride, p3_start, p3, unary, xprior, states, odo, weight):  # pragma: no cover - compiled
     """Table (status x entries) of a step before its moves, and per entry the weight without the
     incoming message and its table row, in and out index (out -1: a closing finding unreached)."""
@@ -176,7 +176,7 @@ def _step(c, b, alpha, nv, nu, lay, cp_stride, p3_start, p3, unary, xprior, stat
     return table, base, index
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _moves(table, f, s, c, st, opens, transpose, parent, dist, cum, leak, leak_cum, active):  # pragma: no cover - compiled
     """Bit ``st`` of the table is finding f's "reached": open it from the leak (if it opens at this
     step), then let condition c move it. ``transpose`` applies the adjoint, in reverse order, to
@@ -203,7 +203,7 @@ def _moves(table, f, s, c, st, opens, transpose, parent, dist, cum, leak, leak_c
                         table[t, u + st] = kept * v1 if transpose else v0 * reach + v1 * kept
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _forward(k, c, b, alpha, fs, ss, lay, x_first, x_last, f_first, f_last, nstates, states, cp_stride, p3_start, p3, parent,
              dist, cum, leak, leak_cum, active, unary, xprior, odo, weight):  # pragma: no cover - compiled
     """Step k's table after its moves, with its per-entry weights and indices (``_step``) and its sizes."""
@@ -216,7 +216,7 @@ def _forward(k, c, b, alpha, fs, ss, lay, x_first, x_last, f_first, f_last, nsta
     return table, base, index, nv, nu, ni, no
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _run(order, x_first, x_last, f_first, f_last, cp_stride, p3_start, p3_all, parent, dist_all, cum_all, leak_all, leak_cum_all,
          active, unary, xprior, log_const, pos_start, pos_f, pos_s, marginals, keep):  # pragma: no cover - compiled
     nb, nc = unary.shape[0], unary.shape[1]
