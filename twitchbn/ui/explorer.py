@@ -39,6 +39,7 @@ from twitchbn.ui.panels import (
     static_html,
 )
 from twitchbn.ui.state import INTERVAL_DRAWS, ExplorerState, parse_scenario, scenario_json
+from twitchbn.ui.workup_panel import WorkupPanel
 from twitchbn.uncertainty import COVERAGE
 
 GROUPS = (
@@ -46,6 +47,7 @@ GROUPS = (
     ("how", "How it behaves"),
     ("exposures", "Exposures and history"),
     ("with", "What comes with it"),
+    ("test", "Test and examination results"),
 )
 UNKNOWN = "unknown"
 INTERVALS_LABEL = f"Show {100 * COVERAGE:.0f}% intervals ({INTERVAL_DRAWS} parameter draws)"
@@ -174,6 +176,8 @@ class Explorer(widgets.VBox):
         self.why = widgets.HTML()
         self.what_if = WhatIfPanel(self.state, self.runner)
         self.sensitivity = SensitivityPanel(self.state, self.runner)
+        #: Which test next: a result entered there becomes a finding here.
+        self.workup = WorkupPanel(model)
         self.report = widgets.HTML()
         self.report.add_class("tb-links")
         #: Where a further panel goes (``add_panel``): after the ranking, before the slower panels.
@@ -184,6 +188,7 @@ class Explorer(widgets.VBox):
                 pinned, self.triage, self.dont_miss, ranking,
                 self.slot,
                 self._section("Best next questions", [self.serious, self.next]),
+                self._section("Which test next", [self.workup]),
                 self._section("Why this ranking", [self.why_choice, self.why]),
                 self._section(WHAT_IF_TITLE, [self.what_if]),
                 self.sensitivity,
@@ -238,6 +243,7 @@ class Explorer(widgets.VBox):
         self.close_compare.on_click(report(lambda _: self._hide_compare()))
         self.upload.observe(report(self._on_upload), names="value")
         self.compare_upload.observe(report(self._on_compare_upload), names="value")
+        self.workup.on_enter(report(lambda test, state: self._set(test, state)))
         self.state.observe(report(self._on_result), names="result")
         self._on_result()
         if evidence:
@@ -428,6 +434,8 @@ class Explorer(widgets.VBox):
     def _refresh(self) -> None:
         """Queue every heavy panel for the current evidence, the most useful first."""
         self._update_next()
+        evidence = dict(self.state.evidence)
+        self.runner.submit("workup", lambda: self.workup.update(evidence), lambda _: None, self.workup.show_message)
         self._update_why()
         self.what_if.refresh()
         self.sensitivity.refresh()

@@ -117,7 +117,7 @@ class WorkupPanel(widgets.VBox):
         self.plan: Workup | None = None
         self._callbacks: list[Callable[[str, str], None]] = []
         self.message = widgets.HTML()
-        report = self._report
+        report = self.show_message
         self.alpha = widgets.FloatSlider(value=ALPHA, min=0.0, max=ALPHA_MAX, step=0.005, readout_format=".3f", continuous_update=False,
                                          description="Cost weight", style={"description_width": "initial"})
         self.serious = widgets.Checkbox(value=False, description="Serious first", indent=False)
@@ -150,7 +150,7 @@ class WorkupPanel(widgets.VBox):
     # -- public ------------------------------------------------------------------------------------
     def update(self, evidence: Mapping[str, Any]) -> None:
         """Plan the workup for ``evidence`` (refused evidence shows as a one-line message)."""
-        guarded(self._report)(self._update)(evidence)
+        guarded(self.show_message)(self._update)(evidence)
 
     def _update(self, evidence: Mapping[str, Any]) -> None:
         self.evidence = self.model.check_evidence(evidence)
@@ -168,7 +168,8 @@ class WorkupPanel(widgets.VBox):
             callback(test, state)
 
     # -- views -------------------------------------------------------------------------------------
-    def _report(self, line: str) -> None:
+    def show_message(self, line: str) -> None:
+        """Show one line (an error in the user's terms) in the panel."""
         self.message.value = message_html(line)
 
     def _recompute(self) -> None:
@@ -203,7 +204,7 @@ class WorkupPanel(widgets.VBox):
         buttons = []
         for o in plan.outcomes[test]:
             button = widgets.Button(description=f"Enter: {state_label(o.state)}", tooltip=f"Enter the result {state_label(o.state)}")
-            button.on_click(guarded(self._report)(lambda _, state=o.state: self.enter(state)))
+            button.on_click(guarded(self.show_message)(lambda _, state=o.state: self.enter(state)))
             buttons.append(button)
         self.buttons.children = tuple(buttons)
         linked = [link.condition for link in self.model.kb.finding(test).links]
