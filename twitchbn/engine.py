@@ -139,12 +139,13 @@ class Engine:
         (``batch``: name the case)."""
         B, nx = len(variants), len(self.exposure_ids)
         total, widest = plan.entries(self._held(variants))
-        for b in range(B):
+        over = (total > EXACT_ENTRIES) | (widest > STEP_ENTRIES)
+        if over.any():
+            b = int(np.argmax(over))
             where = f" (case {b + 1})" if batch else ""
             if total[b] > EXACT_ENTRIES:
                 raise _too_complex(f"tables of {int(total[b]):,} entries in all (limit {EXACT_ENTRIES:,})", where)
-            if widest[b] > STEP_ENTRIES:
-                raise _too_complex(f"a table of {int(widest[b]):,} entries at once (limit {STEP_ENTRIES:,})", where)
+            raise _too_complex(f"a table of {int(widest[b]):,} entries at once (limit {STEP_ENTRIES:,})", where)
         unary, xprior, log_const = self._factors(variants)
         priors = np.zeros((B, nx, max(self.exposure_card)))
         for x, prior in enumerate(xprior):

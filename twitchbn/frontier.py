@@ -28,9 +28,9 @@ class Plan:
     f_first: np.ndarray  # (n_findings,) step of the finding's first parent (-1: no parents)
     f_last: np.ndarray
     exposure_size: np.ndarray  # (n_steps,) product of the open exposures' cardinalities (observed ones count 1)
-    open: np.ndarray  # (n_findings, n_steps) bool: the finding's bit is open during the step
+    open: np.ndarray  # (n_findings, n_steps) 1.0 where the finding's bit is open during the step
 
-    def entries(self, positive: np.ndarray) -> np.ndarray:
+    def entries(self, positive: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Step-table entries of each case, summed over steps and their largest step:
         ``positive`` is (cases, findings) 0/1. Returns (total, widest), each (cases,)."""
         per_step = 3.0 * self.exposure_size * 2.0 ** (positive @ self.open)
