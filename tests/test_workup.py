@@ -442,7 +442,7 @@ def test_panel_nomogram_shows_the_result_characteristic_of_the_condition_and_any
     assert panel.message.value == ""
 
 
-def test_panel_cost_slider_reranks_and_can_leave_no_test_worth_ordering(model: Model):
+def test_panel_cost_weight_reranks_and_can_leave_no_test_worth_ordering(model: Model):
     from twitchbn.ui.workup_panel import WorkupPanel
 
     panel = WorkupPanel(model, {"twitch_eyelid": "yes", "sleep_hours": "under_7"})
@@ -492,7 +492,7 @@ def test_nomogram_line_through_pre_test_and_likelihood_ratio_meets_the_post_test
 
 # -- the panel in a browser (Voila + Debian's Chromium, as tests/test_browser.py) ----------------------------
 @pytest.mark.browser
-def test_panel_in_the_browser_ranks_enters_a_result_and_follows_the_cost_slider(model: Model):
+def test_panel_in_the_browser_ranks_enters_a_result_and_follows_the_cost_weight(model: Model):
     from playwright.sync_api import sync_playwright
 
     from benchmarks.browser import launch, new_page, voila
@@ -513,11 +513,9 @@ def test_panel_in_the_browser_ranks_enters_a_result_and_follows_the_cost_slider(
             page.wait_for_function("b => document.querySelector('.twitchbn-workup .workup-now').innerText !== b", arg=before,
                                    timeout=30_000)
             assert panel.locator(".workup-ranking tr[data-test='serum_calcium']").count() == 0
-            readout = panel.locator(".workup-alpha .widget-readout")
-            readout.click()
-            page.keyboard.press("Control+A")
-            page.keyboard.type("0.5")
-            page.keyboard.press("Enter")
+            weight = panel.locator(".workup-alpha input")
+            weight.fill("0.5")
+            weight.press("Enter")
             panel.locator(".workup-ranking", has_text="No test is worth its cost").wait_for(timeout=30_000)
             assert panel.locator(".workup-message").inner_text().strip() == ""
         finally:

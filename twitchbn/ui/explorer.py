@@ -395,7 +395,11 @@ class Explorer(widgets.VBox):
         """What must be current at once: controls, entered list, summary, triage, can't-miss, ranking."""
         result = self.state.result
         kb = self.model.kb
-        self.summary.value = render.summary_html(result.conditions, result.evidence)  # first: it announces the new results
+        n = len(result.evidence)
+        # The status first, then the summary that announces the new results: messages reach the
+        # page in order, so results on screen always come with the status "ready".
+        self.status.value = _status("ready", f"Results for {n} finding{'' if n == 1 else 's'} entered." if n else "")
+        self.summary.value = render.summary_html(result.conditions, result.evidence)
         self.headline.value = render_panels.headline_html(result)
         self._sync_controls()
         self.triage.value = render.triage_html(result.triage)
@@ -403,8 +407,6 @@ class Explorer(widgets.VBox):
         if self._intervals is not None and self._intervals.attrs.get("evidence") != result.evidence:
             self._intervals = None  # computed for other findings: never show stale whiskers
         self._render_differential()
-        n = len(result.evidence)
-        self.status.value = _status("ready", f"Results for {n} finding{'' if n == 1 else 's'} entered." if n else "")
         for fid in result.evidence:
             if fid in self.controls and fid not in self.chips:
                 self._chip(fid)

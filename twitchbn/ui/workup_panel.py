@@ -1,6 +1,6 @@
 """The workup panel: which test next, what each result would do, and Fagan's nomogram.
 
-``WorkupPanel(model)`` is a ``VBox``: a cost slider (alpha, bits per cost unit), a
+``WorkupPanel(model)`` is a ``VBox``: a cost weight (alpha, bits per cost unit), a
 "serious first" box, the ranked tests (``twitchbn.workup.next_tests``), the selected test's
 results with what each would do to the differential, the can't-miss list and the triage, one
 button per result that enters it, and Fagan's nomogram for the selected test, a condition and one
@@ -95,7 +95,7 @@ def ranking_html(model: Model, plan: Workup, top: int) -> str:
                     f"<td>{row['expected_gain_bits']:.3f}</td><td>{row['cost']:.1f}</td><td>{percent(row['abnormal_probability'])}</td>"
                     f"<td>{esc(row['invasiveness'])}</td><td>{esc(row['time_to_result'])}</td></tr>")
     names = ", ".join(esc(model.kb.label(t)) for t in plan.recommended)
-    verdict = f"Worth ordering now: {names}." if names else "No test is worth its cost at this weight: watch and wait, or lower the slider."
+    verdict = f"Worth ordering now: {names}." if names else "No test is worth its cost at this weight: watch and wait, or lower it."
     return ("<table class='tb-workup'><tr><th>#</th><th>Test</th><th>Value (bits)</th><th>Gain (bits)</th><th>Cost</th>"
             "<th>Abnormal now</th><th>Invasive</th><th>Result in</th></tr>" + "".join(rows) + f"</table><p>{verdict}</p>")
 
@@ -108,7 +108,7 @@ def picture_text(model: Model, picture: Picture) -> str:
 
 
 class WorkupPanel(widgets.VBox):
-    """Cost slider, ranked tests, results that can be entered, and Fagan's nomogram."""
+    """Cost weight, ranked tests, results that can be entered, and Fagan's nomogram."""
 
     def __init__(self, model: Model, evidence: Mapping[str, Any] | None = None, top: int = 8):
         self.model = model
@@ -118,8 +118,11 @@ class WorkupPanel(widgets.VBox):
         self._callbacks: list[Callable[[str, str], None]] = []
         self.message = widgets.HTML()
         report = self.show_message
-        self.alpha = widgets.FloatSlider(value=ALPHA, min=0.0, max=ALPHA_MAX, step=0.005, readout_format=".3f", continuous_update=False,
-                                         description="Cost weight", style={"description_width": "initial"})
+        # A labelled number box (arrow keys step it) rather than ipywidgets' slider, whose handle
+        # has no accessible name (axe-core: aria-input-field-name, serious).
+        self.alpha = widgets.BoundedFloatText(value=ALPHA, min=0.0, max=ALPHA_MAX, step=0.005, continuous_update=False,
+                                              description="Cost weight", style={"description_width": "initial"},
+                                              layout=widgets.Layout(width="220px"))
         self.serious = widgets.Checkbox(value=False, description="Serious first", indent=False)
         self.now = widgets.HTML()
         self.ranking = widgets.HTML()
