@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -447,3 +449,16 @@ def test_evidence_too_heavy_for_exact_inference_is_refused_in_one_line(model):
     with pytest.raises(twitchbn.EvidenceTooComplexError) as info:
         model.query(every_finding_positive(model))
     assert "\n" not in str(info.value) and "leave some of them unknown" in str(info.value)
+
+
+def test_the_closed_form_prior_column_equals_a_pass_without_evidence(model: Model):
+    status = model.engine.sweep({}).status[0]
+    frame = model.query({}).conditions.reindex(model.engine.condition_ids)
+    np.testing.assert_allclose(frame["prior"], 1.0 - status[:, 0], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(frame["prior_explains"], status[:, 2], rtol=0, atol=1e-12)
+
+
+def test_importing_and_loading_the_model_does_not_import_numba():
+    code = "import sys, twitchbn; twitchbn.load_model(); print('numba' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

@@ -15,7 +15,7 @@ frontier in a shared condition order (``twitchbn.frontier.Plan``):
 Every quantity is a sum of non-negative terms, so the pass is numerically stable. The backward
 pass reuses the forward step tables when a case's tables fit ``keep``; otherwise it recomputes
 each step from the stored incoming message (twice the forward work, memory of one step).
-numba is imported with this module; the compiled code is cached on disk after its first use.
+numba is imported with this module (on the first pass); the compiled code is cached on disk after its first use.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import numpy as np
 from numba import njit
 
 from twitchbn.frontier import Plan
-from twitchbn.params import LinkTables, Params
+from twitchbn.params import LinkTables, Params, status_table
 
 
 @dataclass(frozen=True)
@@ -66,13 +66,6 @@ def tables(params: Params, links: LinkTables, condition_parents: list[tuple[int,
     p3 = np.concatenate([np.broadcast_to(part, (pb, *part.shape[1:])) for part in parts], axis=1)
     return Tables(cp_stride, p3_start, np.ascontiguousarray(p3), links.parent, links.dist, links.cum, links.leak, links.leak_cum,
                   links.active)
-
-
-def status_table(cpt: np.ndarray, activation: float) -> np.ndarray:
-    """One condition's rows of ``Tables.p3``: P(absent, present not causing, causing) for each
-    combination of its exposure parents (``cpt``: P(present | parents), one parameter set)."""
-    cpt = np.asarray(cpt, dtype=float).reshape(-1)
-    return np.stack([1.0 - cpt, cpt * (1.0 - activation), cpt * activation], axis=-1)
 
 
 def run(t: Tables, plan: Plan, unary: np.ndarray, xprior: np.ndarray, log_const: np.ndarray, pos_start: np.ndarray,

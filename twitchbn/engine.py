@@ -27,14 +27,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from twitchbn import compiled
 from twitchbn.errors import EvidenceTooComplexError
 from twitchbn.frontier import Plan, Planner
 from twitchbn.knowledge import Knowledge
 from twitchbn.params import LinkTables, Params, point_params
+
+if TYPE_CHECKING:
+    from twitchbn.compiled import Tables
 
 ABSENT, QUIET, CAUSING = 0, 1, 2
 _CLAMP = {"c": np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]]), "k": np.array([[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]])}  # status masks by state
@@ -104,8 +107,10 @@ class Engine:
         self.links = LinkTables(self.params, self.finding_parents, self.finding_causing, len(self.condition_ids))
 
     @cached_property
-    def tables(self) -> compiled.Tables:
+    def tables(self) -> Tables:
         """Every number as the pass's flat arrays (``p3``: each condition's status table by exposure row)."""
+        from twitchbn import compiled  # numba loads on the first pass, not on import (validate, export)
+
         return compiled.tables(self.params, self.links, self.condition_parents, self.exposure_card)
 
     @cached_property
@@ -156,6 +161,8 @@ class Engine:
             found += [f for f in held if self.finding_parents[f]]
             states += [held[f] for f in held if self.finding_parents[f]]
             start.append(len(found))
+        from twitchbn import compiled
+
         as_int = {"dtype": np.int64}
         log_z, status, exposures, gradient = compiled.run(
             self.tables, plan, unary, priors, log_const, np.asarray(start, **as_int), np.asarray(found, **as_int),

@@ -101,7 +101,6 @@ class Model:
         everyday = set(everyday_ids(kb))
         self.everyday = tuple(i for i, c in enumerate(kb.conditions) if c.id in everyday)
         self.info = {"name": "twitchbn", "version": __version__, "knowledge_base_sha256": kb.sha256}
-        self._prior = self.engine.sweep({})
 
     @cached_property
     def network(self):
@@ -271,13 +270,14 @@ class Model:
 
     @cached_property
     def _table(self) -> dict[str, np.ndarray]:
-        """Labels, categories and priors of the conditions (engine order)."""
-        prior = self._prior.status[0]
+        """Labels, categories and priors of the conditions (engine order): with no evidence a
+        condition depends on its exposures alone, so its prior is closed-form (``risk_prior``)."""
+        present = self.risk_prior({})
         return {
             "label": np.array([c.label for c in self.kb.conditions], dtype=object),
             "category": np.array([c.category for c in self.kb.conditions], dtype=object),
-            "prior": np.clip(1.0 - prior[:, 0], 0.0, 1.0),
-            "prior_explains": prior[:, CAUSING],
+            "prior": np.clip(present, 0.0, 1.0),
+            "prior_explains": present * self.engine.params.activation[0],
         }
 
 

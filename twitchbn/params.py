@@ -60,6 +60,13 @@ def point_params(kb: Knowledge) -> Params:
     return Params(priors, tuple(cpts), activation, leaks, links)
 
 
+def status_table(cpt: np.ndarray, activation: float) -> np.ndarray:
+    """One condition's status table: P(absent, present not causing, causing) for each combination
+    of its exposure parents, flattened (``cpt``: P(present | parents), one parameter set)."""
+    cpt = np.asarray(cpt, dtype=float).reshape(-1)
+    return np.stack([1.0 - cpt, cpt * (1.0 - activation), cpt * activation], axis=-1)
+
+
 class LinkTables:
     """Every finding's noisy-MAX numbers as dense (params, finding, condition, state) arrays, so
     the moves of an accumulator slot are gathered for all variants at once whatever finding each

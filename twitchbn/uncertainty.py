@@ -21,10 +21,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from twitchbn.compiled import status_table
 from twitchbn.engine import CAUSING, Engine, Sweep, Variant
 from twitchbn.errors import EvidenceError, EvidenceTooComplexError, TwitchbnError, closest, shorten
-from twitchbn.params import Params
+from twitchbn.params import Params, status_table
 from twitchbn.ranges import COVERAGE, Slot, build_params, draw, slots
 
 # Work budget of the intervals, in step-table entries (twitchbn.engine; about 2 s here): heavy
