@@ -144,7 +144,7 @@ class _Ratios:
     """
 
     def __init__(self, model: Any, checked: Mapping[str, str], target: int):
-        self.engine, self.checked = model.engine, checked
+        self.engine = model.engine
         self.evidence = {v: model.states(v).index(s) for v, s in checked.items()}
         self.clamp = {f"cause_{self.engine.condition_ids[target]}": 1}
         self.spent = 4 * self.engine.cost(self.evidence, [Variant()])  # two full passes
