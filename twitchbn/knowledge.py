@@ -29,6 +29,7 @@ collect every fault in one pass and name file, entry and key.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -350,21 +351,32 @@ def _load_findings(raw: schema.FindingsFile, vocab: schema.VocabularyFile, expos
     out = []
     for entry in raw.findings:
         at, label = f"findings.yaml: finding '{entry.id}'", f"findings.yaml {entry.id}"
-        if entry.id not in known:
-            faults.add(at, _not_one_of("id", "a finding of vocabulary.yaml", entry.id, known))
+        states = _vocabulary_states(entry, known, "a finding of vocabulary.yaml", exposure_states,
+                                    "is already an exposure in exposures.yaml; a finding appears in one file only", at, faults)
+        if states is None:
             continue
-        if entry.id in exposure_states:
-            faults.add(at, "is already an exposure in exposures.yaml; a finding appears in one file only")
-            continue
-        states = known[entry.id].states
-        if entry.states is not None and entry.states != states:
-            faults.add(at, f"states must be {', '.join(states)} as in vocabulary.yaml; got {', '.join(entry.states)}")
         leak, links = _links(entry, label, states, condition_ids, at, faults)
         if leak is not None:
             out.append(Finding(entry.id, known[entry.id].label, entry.group, states, entry.driven_by, leak, links))
     ids = [*exposure_states, *(f.id for f in raw.findings if f.id in known and f.id not in exposure_states)]
     _check_coverage("exposures.yaml + findings.yaml", "finding", ids, set(known), faults)
     return out
+
+
+def _vocabulary_states(entry: schema.FindingEntry | schema.WorkupEntry, known: Mapping[str, Any], what: str,
+                       taken: Collection[str], clash: str, at: str, faults: Faults) -> tuple[str, ...] | None:
+    """The vocabulary's states of a finding or test entry (a differing ``states`` key is a fault),
+    or None, with the fault, when its id is not in ``known`` or already ``taken``."""
+    if entry.id not in known:
+        faults.add(at, _not_one_of("id", what, entry.id, known))
+        return None
+    if entry.id in taken:
+        faults.add(at, clash)
+        return None
+    states = known[entry.id].states
+    if entry.states is not None and entry.states != states:
+        faults.add(at, f"states must be {', '.join(states)} as in vocabulary.yaml; got {', '.join(entry.states)}")
+    return states
 
 
 def _links(entry: schema.FindingEntry | schema.WorkupEntry, label: str, states: tuple[str, ...], condition_ids: set[str], at: str,
@@ -392,15 +404,10 @@ def _load_tests(raw: schema.WorkupFile, vocab: schema.VocabularyFile, taken: set
     out = []
     for entry in raw.tests:
         at, label = f"{TESTS_FILE}: test '{entry.id}'", f"{TESTS_FILE} {entry.id}"
-        if entry.id not in known:
-            faults.add(at, _not_one_of("id", "a test of vocabulary.yaml", entry.id, known))
+        states = _vocabulary_states(entry, known, "a test of vocabulary.yaml", taken,
+                                    "is already a finding or condition; a test id must be new", at, faults)
+        if states is None:
             continue
-        if entry.id in taken:
-            faults.add(at, "is already a finding or condition; a test id must be new")
-            continue
-        states = known[entry.id].states
-        if entry.states is not None and entry.states != states:
-            faults.add(at, f"states must be {', '.join(states)} as in vocabulary.yaml; got {', '.join(entry.states)}")
         if entry.draw is not None and entry.draw not in draw_ids:
             faults.add(at, _not_one_of("draw", f"a draw of {TESTS_FILE}", entry.draw, draw_ids or {"(none defined)"}))
         leak, links = _links(entry, label, states, condition_ids, at, faults)
