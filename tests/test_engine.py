@@ -462,3 +462,22 @@ def test_importing_and_loading_the_model_does_not_import_numba():
     code = "import sys, twitchbn; twitchbn.load_model(); print('numba' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_the_gradient_over_the_condition_tables_gives_p_e_exactly_under_a_change_of_one_table(model: Model):
+    """P(e) is linear in each table: 1 + gradient . change is the new P(e) over the old, for any change of one table."""
+    evidence = model._indices(model.check_evidence({"twitch_eyelid": "yes", "twitch_calf": "yes", "muscle_weakness": "yes",
+                                                    "caffeine_intake": "high", "numbness_tingling": "no"}))
+    base = model.engine.sweep(evidence, gradient=True)
+    assert model.engine.sweep(evidence).tables_gradient is None  # only when asked
+    rng = np.random.default_rng(3)
+    params = model.engine.params
+    for c in range(len(model.engine.condition_ids)):
+        cpts = list(params.condition_cpt)
+        cpts[c] = cpts[c] * rng.uniform(0.5, 1.0, size=cpts[c].shape)
+        activation = params.activation.copy()
+        activation[0, c] *= 0.7
+        moved = twitchbn.engine.Engine(model.kb, dataclasses.replace(params, condition_cpt=tuple(cpts), activation=activation))
+        change = moved.tables.p3[0] - model.engine.tables.p3[0]
+        predicted = math.log1p(float((base.tables_gradient[0] * change).sum()))
+        assert predicted == pytest.approx(moved.sweep(evidence).log_z[0] - base.log_z[0], abs=1e-12)

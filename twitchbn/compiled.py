@@ -70,12 +70,13 @@ def tables(params: Params, links: LinkTables, condition_parents: list[tuple[int,
 
 def run(t: Tables, plan: Plan, unary: np.ndarray, xprior: np.ndarray, log_const: np.ndarray, pos_start: np.ndarray,
         pos_f: np.ndarray, pos_s: np.ndarray, marginals: np.ndarray,
-        keep: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        keep: np.ndarray, gradient: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """log P(evidence) (B,), status marginals (B, nc, 3), exposure marginals (B, nx, max card,
     zero-padded) and the gradient of log P(evidence) with respect to every entry of the
-    conditions' tables ``t.p3`` (B, rows, 3) of each case; all but the first are zero where
-    ``marginals`` is False. P(evidence) is linear in each condition's table, so the gradient
-    gives it exactly under any change of one table (sensitivity).
+    conditions' tables ``t.p3`` (B, rows, 3) of each case, computed only if ``gradient`` asks (it
+    costs about a tenth of the pass; otherwise empty); all but the first are zero where
+    ``marginals`` is False. P(evidence) is linear in each condition's table, so the gradient gives
+    it exactly under any change of one table (sensitivity).
 
     ``unary`` (B, nc, 3), ``xprior`` (B, nx, max card) and ``log_const`` (B,) are the cases'
     product-form evidence (``Engine._factors``); case b's positive findings with parents are
@@ -83,7 +84,8 @@ def run(t: Tables, plan: Plan, unary: np.ndarray, xprior: np.ndarray, log_const:
     parameter batch (row 0 of a single set). ``keep[b]``: keep its step tables for the backward pass.
     """
     return _run(plan.order, plan.x_first, plan.x_last, plan.f_first, plan.f_last, t.cp_stride, t.p3_start, t.p3, t.parent,
-                t.dist, t.cum, t.leak, t.leak_cum, t.active, unary, xprior, log_const, pos_start, pos_f, pos_s, marginals, keep)
+                t.dist, t.cum, t.leak, t.leak_cum, t.active, unary, xprior, log_const, pos_start, pos_f, pos_s, marginals, keep,
+                gradient)
 
 
 # Rows of a step's layout table (one column per variable open during the step).
@@ -211,13 +213,13 @@ def _forward(k, c, b, alpha, fs, ss, lay, x_first, x_last, f_first, f_last, nsta
 
 @njit(cache=True, nogil=True)
 def _run(order, x_first, x_last, f_first, f_last, cp_stride, p3_start, p3_all, parent, dist_all, cum_all, leak_all, leak_cum_all,
-         active, unary, xprior, log_const, pos_start, pos_f, pos_s, marginals, keep):  # pragma: no cover - compiled
+         active, unary, xprior, log_const, pos_start, pos_f, pos_s, marginals, keep, gradient):  # pragma: no cover - compiled
     nb, nc = unary.shape[0], unary.shape[1]
     nx, maxcard = xprior.shape[1], xprior.shape[2]
     log_z = np.empty(nb)
     status = np.zeros((nb, nc, 3))
     xmarg = np.zeros((nb, nx, maxcard))
-    dp3 = np.zeros((nb, p3_all.shape[1], 3))
+    dp3 = np.zeros((nb if gradient else 0, p3_all.shape[1], 3))
     for b in range(nb):
         r = b if p3_all.shape[0] > 1 else 0  # this case's row of a parameter batch
         p3, dist, cum, leak, leak_cum = p3_all[r], dist_all[r], cum_all[r], leak_all[r], leak_cum_all[r]
@@ -317,11 +319,12 @@ def _run(order, x_first, x_last, f_first, f_last, cp_stride, p3_start, p3_all, p
                 if base[u] != 0.0:
                     acc = 0.0
                     row = index[ROW, u]
-                    share = base[u] * alpha_in[index[IN, u]] / total if total > 0.0 else 0.0
+                    share = base[u] * alpha_in[index[IN, u]] / total if gradient and total > 0.0 else 0.0
                     for t in range(3):
                         g = grad[t, u] * unary[b, c, t]
                         acc += g * p3[row, t]
-                        dp3[b, row, t] += g * share  # d log P(e) / d (this table entry)
+                        if gradient:
+                            dp3[b, row, t] += g * share  # d log P(e) / d (this table entry)
                     new[index[IN, u]] += acc * base[u]
             top = new.max()
             beta = new / top if top > 0.0 else new

@@ -72,7 +72,7 @@ class Sweep:
     log_z: np.ndarray  # (B,)
     status: np.ndarray | None  # (B, n_conditions, 3): absent / present-not-causing / causing
     exposures: np.ndarray | None  # (B, n_exposures, max card), zero-padded
-    tables_gradient: np.ndarray | None = None  # (B, rows, 3): d log P(e) / d Engine.tables.p3
+    tables_gradient: np.ndarray | None = None  # (B, rows, 3): d log P(e) / d Engine.tables.p3, when asked
 
 
 class Engine:
@@ -122,24 +122,25 @@ class Engine:
 
     # -- the pass -------------------------------------------------------------------------------
     def sweep(self, evidence: dict[str, int], variants: list[Variant] | None = None,
-              marginals: bool | list[bool] = True) -> Sweep:
+              marginals: bool | list[bool] = True, gradient: bool = False) -> Sweep:
         """Exact pass for ``evidence`` (variable id -> state index) and each variant.
 
         Every variant sees the base evidence plus its own, on an order planned for the base
         evidence and all the variants' positive findings. Returns log P(evidence, variant) and,
         where ``marginals`` asks (one flag for all, or one per variant; a forward pass alone costs
-        half), posterior marginals of every condition's status and every exposure.
+        half), posterior marginals of every condition's status and every exposure; with
+        ``gradient``, also the gradient of log P(e) over the conditions' tables (sensitivity).
         """
         merged = [self.variant(evidence, base=variant) for variant in (variants or [Variant()])]
         wanted = [marginals] * len(merged) if isinstance(marginals, bool) else list(marginals)
-        return self._pass(merged, self._plan(evidence, merged), wanted, batch=False)
+        return self._pass(merged, self._plan(evidence, merged), wanted, batch=False, gradient=gradient)
 
     def each(self, variants: list[Variant], marginals: list[bool] | None = None) -> Sweep:
         """The pass of many unrelated cases on one fixed order (batch scoring): log P(variant)
         and, where ``marginals`` says so (default: all), condition and exposure marginals."""
         return self._pass(variants, self._broad, [True] * len(variants) if marginals is None else marginals, batch=True)
 
-    def _pass(self, variants: list[Variant], plan: Plan, marginals: list[bool], batch: bool) -> Sweep:
+    def _pass(self, variants: list[Variant], plan: Plan, marginals: list[bool], batch: bool, gradient: bool = False) -> Sweep:
         """The compiled pass of ``variants`` on ``plan``, refused when a variant is over budget
         (``batch``: name the case)."""
         B, nx = len(variants), len(self.exposure_ids)
@@ -164,11 +165,11 @@ class Engine:
         from twitchbn import compiled
 
         as_int = {"dtype": np.int64}
-        log_z, status, exposures, gradient = compiled.run(
+        log_z, status, exposures, tables_gradient = compiled.run(
             self.tables, plan, unary, priors, log_const, np.asarray(start, **as_int), np.asarray(found, **as_int),
-            np.asarray(states, **as_int), np.asarray(marginals, dtype=bool), total <= KEEP_ENTRIES,
+            np.asarray(states, **as_int), np.asarray(marginals, dtype=bool), total <= KEEP_ENTRIES, gradient,
         )
-        return Sweep(log_z, status, exposures, gradient)
+        return Sweep(log_z, status, exposures, tables_gradient if gradient else None)
 
     def _held(self, variants: list[Variant]) -> np.ndarray:
         """(variants, findings) 1 where a variant holds the finding positive."""

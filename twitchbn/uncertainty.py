@@ -151,7 +151,7 @@ class _Ratios:
         if self.spent > SENSITIVITY_ENTRIES:
             raise EvidenceTooComplexError("too many findings are set to a state other than the first for the sensitivity "
                                           "of the hand-set numbers; leave some of them unknown")
-        self.base = self.engine.sweep(self.evidence, [Variant(), self.engine.variant(self.clamp)])
+        self.base = self.engine.sweep(self.evidence, [Variant(), self.engine.variant(self.clamp)], gradient=True)
         self.observed = {self.engine.key(v)[1]: s for v, s in self.evidence.items() if self.engine.key(v)[0] == "f"}
         self._positive: dict[int, Sweep] = {}
 
