@@ -267,20 +267,23 @@ def test_the_emg_pattern_separates_motor_neuron_muscle_and_nerve_hyperexcitabili
     characteristic of the condition, and every result reproduces the network's posterior."""
     evidence = EVIDENCE[2]
     plan = next_tests(model, evidence)
-    expected = {"als": "neurogenic", "spinal_muscular_atrophy": "neurogenic", "myositis": "myopathic", "myopathy": "myopathic",
-                "isaacs_syndrome": "neuromyotonic"}
+    expected = {"als": "widespread_denervation", "spinal_muscular_atrophy": "widespread_denervation", "myositis": "myopathic",
+                "myopathy": "myopathic", "isaacs_syndrome": "neuromyotonic", "pinched_nerve": "neurogenic"}
     assert {c: characteristic_result(model, plan, "emg", c) for c in expected} == expected
-    assert fagan_numbers(model, plan, "emg", "als").state == "neurogenic"
+    assert fagan_numbers(model, plan, "emg", "als").state == "widespread_denervation"
     for condition in expected:
         for state in model.states("emg"):
             numbers = fagan_numbers(model, plan, "emg", condition, state)
             assert fagan(numbers.pretest, numbers.likelihood_ratio) == pytest.approx(numbers.posttest, abs=1e-12)
             posterior = model.query({**evidence, "emg": state}).conditions.at[condition, "probability"]
             assert numbers.posttest == pytest.approx(posterior, abs=1e-12)
-    myopathic = {o.state: o for o in plan.outcomes["emg"]}["myopathic"].picture
-    neurogenic = {o.state: o for o in plan.outcomes["emg"]}["neurogenic"].picture
-    assert myopathic.presence["myopathy"] > plan.now.presence["myopathy"] > neurogenic.presence["myopathy"]
-    assert neurogenic.presence["als"] > plan.now.presence["als"] > myopathic.presence["als"]
+    picture = {o.state: o.picture for o in plan.outcomes["emg"]}
+    assert picture["myopathic"].presence["myopathy"] > plan.now.presence["myopathy"] > picture["neurogenic"].presence["myopathy"]
+    assert picture["widespread_denervation"].presence["als"] > plan.now.presence["als"] > picture["myopathic"].presence["als"]
+    # denervation across regions tells motor neuron disease from a neuropathy; confined denervation the reverse
+    for rival in ("peripheral_neuropathy", "pinched_nerve"):
+        assert picture["neurogenic"].presence[rival] > plan.now.presence[rival] > picture["widespread_denervation"].presence[rival]
+    assert picture["neurogenic"].presence["als"] < plan.now.presence["als"]
 
 
 # -- expectations from practice ----------------------------------------------------------------------
@@ -296,10 +299,6 @@ def meets(model: Model, case: dict) -> bool:
 
 
 DEV_MISSES = {
-    "w02": "ALS leads with peripheral neuropathy and kidney disease behind it, not myopathy: a neurogenic EMG is what both ALS "
-           "and a motor neuropathy give, so the EMG pattern (gain 0.19 bits for 8 units) barely separates them; nerve conduction "
-           "would, but the planner values EMG and nerve conduction one at a time, not as the one study they are ordered as; "
-           "strength testing, thyroid function and CK rank first",
     "w06": "with diabetes, kidney disease leads the differential beside neuropathy, and the cheap kidney function test "
            "resolves more of it than nerve conduction studies at 12 units",
     "w08": "strength testing (0.5 units) comes before the ANA: it separates lupus from myositis and the motor causes of the "
@@ -326,14 +325,14 @@ def test_dev_case_gets_the_first_test_a_clinician_would_order(model: Model, case
 #: "no test" cases; 6 of the 12 serious-first expectations held). With the EMG pattern
 #: (normal, myopathic, neurogenic, neuromyotonic): 17 of 30 (wu007 and wu010 now pass, EMG
 #: first; wu028 is a new miss, EMG before CK); 7 of the 12 serious-first expectations hold (a
-#: case passes only if both do). Each miss is a strict xfail with the planner's reason, so a
-#: change that fixes or breaks one shows here.
+#: case passes only if both do). With denervation across regions reported apart from confined
+#: denervation (the EMG arm of the Awaji criteria): 18 of 30 (wu009 passes, EMG first; no new
+#: miss); 8 of the 12 serious-first expectations hold. Each miss is a strict xfail with the
+#: planner's reason, so a change that fixes or breaks one shows here.
 BLIND_MISSES = {
-    "wu008": "the two leading causes, ALS and spinal muscular atrophy, both give a neurogenic EMG, so the pattern barely moves "
-             "them; only the cheap kidney function repays its cost (serious first: CK, then strength testing, then EMG)",
-    "wu009": "ALS leads with peripheral neuropathy second, and both give a neurogenic EMG (gain 0.13 bits for 8 units); "
-             "strength testing, thyroid function and CK separate the rivals for less (serious first: thyroid function, "
-             "hyperthyroidism being on the can't-miss list; EMG fifth)",
+    "wu008": "the two leading causes, ALS and spinal muscular atrophy, both give widespread denervation on EMG, so "
+             "the pattern barely moves them; only the cheap kidney function repays its cost (serious first: CK, then "
+             "strength testing, then EMG)",
     "wu014": "widespread twitching with weakness keeps hyperthyroidism second in the differential, and the thyroid test "
              "separates it as cheaply; the serum potassium ranks second",
     "wu016": "a month of widespread twitching keeps kidney disease second in the differential; the kidney function test "
@@ -435,7 +434,7 @@ def test_panel_nomogram_shows_the_result_characteristic_of_the_condition_and_any
     panel.condition.value = "myositis"
     assert panel.result.value == "myopathic" and "'myopathic'" in panel.nomogram.value
     panel.condition.value = "als"
-    assert panel.result.value == "neurogenic" and "'neurogenic'" in panel.nomogram.value
+    assert panel.result.value == "widespread_denervation" and "'widespread denervation'" in panel.nomogram.value
     panel.result.value = "normal"
     numbers = fagan_numbers(model, panel.plan, "emg", "als", "normal")
     assert f"{percent(numbers.posttest)} after the result 'normal'" in panel.nomogram.value

@@ -254,7 +254,7 @@ def fagan_numbers(model: Model, plan: Workup, test: str, condition: str, state: 
 def characteristic_result(model: Model, plan: Workup, test: str, condition: str) -> str:
     """The abnormal result (any state but the first) with the highest published likelihood
     ratio for ``condition``; ties (a condition the test does not detect) go to the result most
-    likely now. An EMG's is "neurogenic" for ALS and "myopathic" for myositis."""
+    likely now. An EMG's is "widespread_denervation" for ALS and "myopathic" for myositis."""
     now = {o.state: o.probability for o in plan.outcomes[test]}
     abnormal = model.states(test)[1:]
     return max(abnormal, key=lambda s: (published_lr(model, test, condition, s), now[s]))

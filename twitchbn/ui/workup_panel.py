@@ -4,7 +4,7 @@
 "serious first" box, the ranked tests (``twitchbn.workup.next_tests``), the selected test's
 results with what each would do to the differential, the can't-miss list and the triage, one
 button per result that enters it, and Fagan's nomogram for the selected test, a condition and one
-result (by default the result characteristic of that condition: an EMG's neurogenic pattern for ALS).
+result (by default the result characteristic of that condition: an EMG's widespread denervation for ALS).
 ``update(evidence)`` recomputes for new evidence; ``on_enter(callback)`` registers
 ``callback(test, state)``, called after a result is entered (the panel itself moves on to the
 new picture). No medical logic here: the planner computes, the panel formats. Every callback's
