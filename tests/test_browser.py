@@ -323,6 +323,50 @@ def test_explorer_panels_show_intervals_sensitivity_mpe_and_what_if_as_the_pytho
     screenshot(page, "explorer-panels.png")
 
 
+def test_the_workup_panel_ranks_tests_as_the_planner_and_an_entered_result_becomes_a_finding(page):
+    """Which test next: the ranking for the page's findings and cost weight is the planner's, the
+    nomogram shows Fagan's numbers, and "Enter" puts the result among the findings."""
+    from playwright.sync_api import expect
+
+    from twitchbn.wording import percent
+    from twitchbn.workup import ALPHA, fagan_numbers, next_tests
+
+    model = twitchbn.load_model()
+    evidence = {"perioral_tingling": "yes", "muscle_cramps": "yes", "twitch_hand": "yes"}
+    key = evidence_key(evidence)
+    enter(page, evidence)
+
+    def ranked(alpha: float) -> list[str]:
+        table = page.locator(f'.workup-table[data-evidence="{key}"][data-alpha="{alpha:g}"]')
+        table.wait_for(state="attached", timeout=TIMEOUT_MS)
+        return table.locator("tr[data-test]").evaluate_all("rows => rows.map(r => r.dataset.test)")
+
+    plan = next_tests(model, evidence, alpha=ALPHA)
+    assert ranked(ALPHA) == list(plan.table.index[:8])
+    assert plan.table.index[0] == "serum_calcium"
+    page.locator(".workup-alpha input").fill("0.1")
+    page.locator(".workup-alpha input").press("Enter")
+    assert ranked(0.1) == list(next_tests(model, evidence, alpha=0.1).table.index[:8])
+
+    page.locator(".workup-test select").select_option(label=model.kb.label("serum_calcium"))
+    page.locator(".workup-condition select").select_option(label=model.kb.label("hypocalcemia"))
+    numbers = fagan_numbers(model, next_tests(model, evidence, alpha=0.1), "serum_calcium", "hypocalcemia")
+    assert numbers.state == "low"
+    nomogram = page.locator(".workup-nomogram")
+    expect(nomogram).to_contain_text(f"{percent(numbers.posttest)} after the result 'low'", timeout=TIMEOUT_MS)
+    assert nomogram.locator("svg line.person").count() == 1
+
+    page.locator(".workup-enter button", has_text="Enter: low").click()
+    after = {**evidence, "serum_calcium": "low"}
+    summary = page.locator(".differential-summary")
+    expect(summary).to_have_attribute("data-evidence", evidence_key(after), timeout=TIMEOUT_MS)
+    expect(summary).to_have_attribute("data-top", model.query(after).top)
+    expect(page.locator(f'.workup-table[data-evidence="{evidence_key(after)}"]')).to_be_attached(timeout=TIMEOUT_MS)
+    assert "serum_calcium" not in page.locator(".workup-table tr[data-test]").evaluate_all("rows => rows.map(r => r.dataset.test)")
+    assert page.locator(".tb-message-error").count() == 0
+    screenshot(page, "explorer-workup.png")
+
+
 # -- keyboard and accessibility ---------------------------------------------------------------------
 def test_the_controls_are_reached_and_operated_by_keyboard_with_a_visible_focus_ring(page):
     from playwright.sync_api import expect

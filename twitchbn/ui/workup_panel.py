@@ -21,7 +21,7 @@ import ipywidgets as widgets
 
 from twitchbn.inference import Model
 from twitchbn.ui.panels import guarded
-from twitchbn.ui.render import esc, message_html
+from twitchbn.ui.render import esc, evidence_key, message_html
 from twitchbn.wording import percent, state_label
 from twitchbn.workup import ALPHA, ALPHA_MAX, FaganNumbers, Picture, Workup, characteristic_result, fagan_numbers, next_tests
 
@@ -146,7 +146,9 @@ class WorkupPanel(widgets.VBox):
         ])
         self.add_class("twitchbn-workup")
         for widget, name in ((self.ranking, "workup-ranking"), (self.now, "workup-now"), (self.buttons, "workup-enter"),
-                             (self.nomogram, "workup-nomogram"), (self.message, "workup-message"), (self.alpha, "workup-alpha")):
+                             (self.nomogram, "workup-nomogram"), (self.message, "workup-message"), (self.alpha, "workup-alpha"),
+                             (self.serious, "workup-serious"), (self.test, "workup-test"), (self.condition, "workup-condition"),
+                             (self.result, "workup-result"), (self.outcomes, "workup-outcomes")):
             widget.add_class(name)
         self.update(evidence or {})
 
@@ -179,7 +181,10 @@ class WorkupPanel(widgets.VBox):
         self.message.value = ""
         self.plan = plan = next_tests(self.model, self.evidence, alpha=self.alpha.value, serious_first=self.serious.value)
         self.now.value = f"<p>Now: {picture_text(self.model, plan.now)}</p>"
-        self.ranking.value = ranking_html(self.model, plan, self.top)
+        # data-evidence / data-alpha tag what the table was planned for (the browser test waits on them)
+        self.ranking.value = (f"<div class='workup-table' data-evidence='{esc(evidence_key(self.evidence))}' "
+                              f"data-alpha='{plan.alpha:g}' data-serious='{int(plan.serious_first)}'>"
+                              f"{ranking_html(self.model, plan, self.top)}</div>")
         options = [(str(plan.table.at[t, "label"]), str(t)) for t in plan.table.index]
         keep = self.test.value if self.test.value in plan.outcomes else (options[0][1] if options else None)
         self._set(self.test, options, keep)
