@@ -25,7 +25,8 @@ import pytest
 import twitchbn
 from benchmarks.browser import APP_CONFIG, EXPLORER, NOTEBOOKS, SERIOUS, axe_violations, change, launch, new_page, scenario_steps, voila
 from twitchbn.report import case_summary
-from twitchbn.ui.render import LEVELS, evidence_key, source_html, state_label
+from twitchbn.ui.render import LEVELS, evidence_key, state_label
+from twitchbn.ui.render_sources import source_html
 
 pytestmark = pytest.mark.browser
 

@@ -9,7 +9,8 @@ from conftest import TINY, run_cli
 
 from twitchbn.reasoning import next_questions
 from twitchbn.report import EXPLAINED, QUESTIONS, RANKED, case_summary, case_summary_html, references
-from twitchbn.ui.render import DISCLAIMER, LEVELS, source_html
+from twitchbn.ui.render import DISCLAIMER, LEVELS
+from twitchbn.ui.render_sources import source_html
 from twitchbn.wording import finding_text
 
 EVIDENCE = {"twitch_arm": "yes", "muscle_weakness": "yes", "muscle_wasting": "yes"}

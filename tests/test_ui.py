@@ -16,7 +16,7 @@ import twitchbn
 from twitchbn import uncertainty
 from twitchbn.engine import Variant
 from twitchbn.errors import TwitchbnError
-from twitchbn.ui import render
+from twitchbn.ui import render, render_sources
 from twitchbn.ui.explorer import GROUPS, Explorer, finding_groups
 from twitchbn.ui.kb_browser import KnowledgeBrowser, filter_table, number_table
 from twitchbn.ui.panels import MODIFIABLE, Runner
@@ -467,7 +467,7 @@ def test_sensitivity_computes_on_demand_in_plain_words_and_matches_the_api(tiny,
     assert attrs(first, "swing") == [repr(float(top["swing"]))]
     low, high = (render.esc(render.percent(top[f"explains_{end}"])) for end in ("low", "high"))
     assert f'tornado-low">{low}</td><td class="tb-num tornado-high">{high}</td>' in first
-    assert render.esc(render.number_meaning(tiny.kb, top["where"], top["state"])) in first
+    assert render.esc(render_sources.number_meaning(tiny.kb, top["where"], top["state"])) in first
     assert render.esc(top["why"]) in first and ".yaml" not in text(markup)
     assert attrs(markup, "condition") == [expected.attrs["condition"]]
     explorer.controls["sleep_hours"].value = ""
@@ -633,10 +633,10 @@ def test_browser_filter_redraws_picture_and_table(tiny):
 
 
 def test_sources_show_seed_titles_and_links_with_sentence_punctuation_outside():
-    markup = render.source_html("000_0b4f9497a7fa5b7f.txt: a paraphrase; ALS review (Lancet 2017) https://doi.org/10.1016/S0140-6736(16)31946-X.")
+    markup = render_sources.source_html("000_0b4f9497a7fa5b7f.txt: a paraphrase; ALS review (Lancet 2017) https://doi.org/10.1016/S0140-6736(16)31946-X.")
     assert '<a href="https://doi.org/10.1016/S0140-6736(16)31946-X" target="_blank" rel="noopener">' in markup
     assert markup.endswith("</a>.") and "Seed article: muscle twitching" in markup
-    assert render.source_html("clinical convention") == "clinical convention"
+    assert render_sources.source_html("clinical convention") == "clinical convention"
 
 
 def test_the_knowledge_base_table_links_every_cited_number(model):

@@ -15,7 +15,8 @@ import pandas as pd
 from twitchbn.inference import Model, QueryResult
 from twitchbn.knowledge import Knowledge
 from twitchbn.numbers import Number
-from twitchbn.ui.render import DISCLAIMER, LEVELS, SEEDS, esc, source_html
+from twitchbn.ui.render import DISCLAIMER, LEVELS, esc
+from twitchbn.ui.render_sources import SEEDS, source_html
 from twitchbn.wording import finding_text, percent, state_label
 
 RANKED = 10  # conditions listed

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from twitchbn.inference import Model
 from twitchbn.teaching.pack import Pack, TeachingFile
-from twitchbn.ui.render import DISCLAIMER, LEVELS, esc, source_html
+from twitchbn.ui.render import DISCLAIMER, LEVELS, esc
+from twitchbn.ui.render_sources import source_html
 from twitchbn.wording import finding_text, percent
 
 TOP = 5  # conditions of the model's ranking on each page

@@ -26,7 +26,7 @@ from ipywidgets.widgets.widget_description import DescriptionStyle
 from twitchbn.errors import shorten
 from twitchbn.inference import Model
 from twitchbn.report import case_summary_html
-from twitchbn.ui import render, render_panels
+from twitchbn.ui import render, render_panels, render_reasoning
 from twitchbn.ui.panels import (
     STALE,
     WHAT_IF_TITLE,
@@ -349,7 +349,8 @@ class Explorer(widgets.VBox):
     def compare(self, evidence: Mapping[str, str], name: str = "the other scenario") -> None:
         """Show the current scenario beside another one."""
         theirs, table = self.state.compare(evidence)
-        self.compare_view.value = render.compare_html(("Current", f"From {name}"), (self.state.result, theirs), self.model.kb, table)
+        self.compare_view.value = render_reasoning.compare_html(("Current", f"From {name}"), (self.state.result, theirs),
+                                                                self.model.kb, table)
         self.compare_box.layout.display = "flex"
 
     def _hide_compare(self) -> None:
@@ -464,13 +465,14 @@ class Explorer(widgets.VBox):
         def show(frame: Any) -> str:
             self.report.value = (download_link(case_summary_html(kb, result, frame), REPORT_FILE, "text/html", "report-download")
                                  + "Printable case summary</a>")
-            return render.next_html(frame, kb)
+            return render_reasoning.next_html(frame, kb)
 
         self._background("next", self.next, lambda: self.state.next_questions(result.evidence, serious=serious), show)
 
     def _update_why(self) -> None:
         evidence, condition, kb = dict(self.state.evidence), self.why_choice.value or None, self.model.kb
-        self._background("why", self.why, lambda: self.state.why(evidence, condition=condition), lambda frame: render.why_html(frame, kb))
+        self._background("why", self.why, lambda: self.state.why(evidence, condition=condition),
+                         lambda frame: render_reasoning.why_html(frame, kb))
 
     def _update_intervals(self) -> None:
         """Recompute the intervals for the current evidence while the box is ticked."""

@@ -12,7 +12,7 @@ import pandas as pd
 
 from twitchbn.knowledge import Knowledge
 from twitchbn.numbers import Number
-from twitchbn.ui import render
+from twitchbn.ui import render, render_sources
 from twitchbn.ui.panels import guarded
 from twitchbn.ui.render import CATEGORY_COLOURS
 
@@ -139,7 +139,7 @@ def table_html(rows: pd.DataFrame) -> str:
     body = "".join(
         f'<tr class="kb-row" data-kind="{render.esc(r.kind)}"><td>{render.esc(r.meaning)}<br>'
         f'<span class="tb-note">{render.esc(r.kind)}</span></td><td><b>{render.esc(r.number)}</b></td>'
-        f'<td>{render.esc(r.why)}</td><td class="tb-note">{render.source_html(r.source)}</td></tr>'
+        f'<td>{render.esc(r.why)}</td><td class="tb-note">{render_sources.source_html(r.source)}</td></tr>'
         for r in rows.itertuples()
     )
     head = ('<tr><th style="width:33%">Prior or link</th><th style="width:13%">Number</th>'

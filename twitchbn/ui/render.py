@@ -1,15 +1,15 @@
-"""HTML formatting of results: the differential, the triage banner, why, next questions, compare.
+"""HTML formatting of results: the differential, the triage banner, the can't-miss list, messages.
 
-Pure functions from data (``QueryResult`` parts, reasoning frames) to HTML strings with stable
-CSS classes and ``data-*`` attributes, so the same text renders in JupyterLab, Voila and nbval
-and a browser test can read it. No widget import and no medical logic here.
+Pure functions from data (``QueryResult`` parts) to HTML strings with stable CSS classes and
+``data-*`` attributes, so the same text renders in JupyterLab, Voila and nbval and a browser test
+can read it. No widget import and no medical logic here. The reasoning panels (why, next
+questions, compare) are formatted in ``render_reasoning``, sources in ``render_sources``.
 """
 
 from __future__ import annotations
 
 import html
 import math
-import re
 from collections.abc import Iterable, Mapping
 from urllib.parse import urlencode
 
@@ -140,66 +140,6 @@ def fine_percent(p: float) -> str:
         return percent(p)
     value = 100 * p
     return f"{value:.0f}%" if value >= 10 else f"{value:.2g}%"
-
-
-URL = re.compile(r"https?://[^\s;,]+")
-SEEDS = {  # the two seed articles, named for people instead of by file hash
-    "000_0b4f9497a7fa5b7f.txt": "Seed article: muscle twitching, everyday causes and diseases",
-    "003_d14b87ccbcc0eca4.txt": "Seed article: why your muscles twitch (exercise, stress, caffeine, sleep, nutrients)",
-}
-
-
-def source_html(source: str) -> str:
-    """A number's source for reading: links for URLs and DOIs, seed file names as titles."""
-    text = esc(source)
-    for name, title in SEEDS.items():
-        text = text.replace(esc(name), f'<span title="{esc(name)}">{esc(title)}</span>')
-    return URL.sub(_link, text)
-
-
-def _link(match: re.Match) -> str:
-    """One URL as a link; a closing bracket or full stop that ends the sentence stays outside."""
-    url, tail = match.group(0), ""
-    while url[-1] in ".)]" and (url[-1] == "." or url.count(url[-1]) > url.count({")": "(", "]": "["}[url[-1]])):
-        url, tail = url[:-1], url[-1] + tail
-    return f'<a href="{url}" target="_blank" rel="noopener">{url}</a>{tail}'
-
-
-WHERE = re.compile(r"^\w+\.yaml (?P<id>\S+) (?P<what>.+)$")
-
-
-def number_meaning(kb: Knowledge, where: str, state: str | None = None) -> str:
-    """What a hand-set number is, in words, from its place in the knowledge base.
-
-    >>> import twitchbn
-    >>> kb = twitchbn.load_model("tests/fixtures/tiny").kb
-    >>> number_meaning(kb, "conditions.yaml sleep_deprivation causes_twitching")
-    'How often Not enough sleep, when present, causes the twitching'
-    >>> number_meaning(kb, "findings.yaml twitch_eyelid link from sleep_deprivation", "yes")
-    'Eyelid twitch: yes, when Not enough sleep is present'
-    """
-    match = WHERE.match(where)
-    if not match:
-        return where
-    vid, what = match["id"], match["what"]
-    label = kb.label(vid)
-    answer = f"{label}: {state_label(state)}" if state else label
-    if what.startswith("prior[") and what.endswith("]"):
-        return f"How common “{label}: {state_label(what[6:-1])}” is"
-    if what == "baseline":
-        return f"How common {label} is with no listed risk factor"
-    if what == "causes_twitching":
-        return f"How often {label}, when present, causes the twitching"
-    if what == "leak":
-        return f"{answer}, with none of the listed conditions present"
-    if what.startswith("link from "):
-        return f"{answer}, when {kb.label(what[len('link from '):])} is present"
-    factor = re.fullmatch(r"risk_factors\[(\d+)\]", what)
-    condition = next((c for c in kb.conditions if c.id == vid), None)
-    if factor and condition is not None and int(factor[1]) < len(condition.risk_factors):
-        rf = condition.risk_factors[int(factor[1])]
-        return f"How likely {label} is when {kb.label(rf.exposure)}: {state_label(rf.state)}"
-    return f"{label}: {state_label(what)}"
 
 
 def message_html(text: str, kind: str = "error") -> str:
@@ -403,134 +343,3 @@ def also_present_html(frame: pd.DataFrame, ids: Iterable[str]) -> str:
         return ""
     return ('<div class="tb-note also-present">Probably present, though not the likely cause of this twitching: '
             + "; ".join(items) + ".</div>")
-
-
-SHOWN_BITS = 0.05  # a weight that would read "+0.0 bits" counts as making no difference
-
-
-def _bits(weight: float) -> str:
-    if math.isinf(weight):
-        return "decisive"
-    return f"{weight:+.1f} bits"
-
-
-def _weighs(rows: pd.DataFrame) -> pd.Series:
-    """Rows whose weight shows as at least 0.1 bits (or is decisive)."""
-    weights = rows["weight_bits"].astype(float)
-    return (rows["direction"] != "neutral") & (weights.abs() >= SHOWN_BITS)
-
-
-def why_html(frame: pd.DataFrame | None, kb: Knowledge, per_condition: int = 5) -> str:
-    """Evidence for and against each condition of a ``reasoning.why`` frame (strongest first)."""
-    if frame is None:
-        return '<div class="why tb-note">The explanation panel is not available yet.</div>'
-    if frame.empty:
-        return '<div class="why tb-note">Set some findings to see which of them push each condition up or down.</div>'
-    blocks = []
-    left_out = frame.attrs.get("not_assessed", [])
-    if left_out:
-        blocks.append('<div class="tb-note why-partial">With this much evidence, not weighed within the time allowed: '
-                      f'{esc(", ".join(kb.label(v) for v in left_out))}.</div>')
-    for cid, rows in frame.groupby("condition", sort=False):
-        active = rows[_weighs(rows)]
-        active = active.reindex(active["weight_bits"].abs().sort_values(ascending=False, kind="stable").index).head(per_condition)
-        items = []
-        for _, r in active.iterrows():
-            cls, arrow = ("tb-for", "▲") if r["direction"] == "for" else ("tb-against", "▼")
-            items.append(
-                f'<li data-variable="{esc(r["variable"])}"><span class="{cls}">{arrow} {esc(r["direction"])} '
-                f'({_bits(float(r["weight_bits"]))})</span> {esc(kb.label(str(r["variable"])))}: {esc(state_label(r["state"]))}</li>'
-            )
-        quiet = len(rows) - int(_weighs(rows).sum())
-        if quiet:
-            items.append(f'<li class="tb-note">{quiet} other finding{"" if quiet == 1 else "s"} make{"s" if quiet == 1 else ""} '
-                         "little or no difference to it</li>")
-        explains = f' <span class="tb-muted">— explains {percent(float(rows["explains"].iloc[0]))}</span>' if "explains" in rows else ""
-        blocks.append(
-            f'<div data-condition="{esc(cid)}"><b>{esc(kb.label(str(cid)))}</b>{explains}'
-            f'<ul style="margin:2px 0 6px 0;list-style:none;padding-left:8px">{"".join(items)}</ul></div>'
-        )
-    note = ('<div class="tb-note">Bits: how much each finding moves the odds that the condition explains the twitching '
-            "(+1 bit doubles them, −1 halves them).</div>")
-    return f'<div class="why">{"".join(blocks)}{note}</div>'
-
-
-def next_html(frame: pd.DataFrame | None, kb: Knowledge, top: int = 5) -> str:
-    """The most informative findings still unknown, from ``reasoning.next_questions``."""
-    if frame is None:
-        return '<div class="next-questions tb-note">Suggested next questions are not available yet.</div>'
-    if frame.empty:
-        return '<div class="next-questions tb-note">Every finding is already set.</div>'
-    rows = []
-    for fid, r in frame.head(top).iterrows():
-        if "moves" in r:
-            effect = (f"{esc(kb.label(str(r['moves'])))} {percent(float(r['moves_from']))} → "
-                      f"{percent(float(r['moves_to']))}")
-        else:
-            effect = f"shift {float(r['best_shift']):.2f}"
-        rows.append(
-            f'<tr data-finding="{esc(fid)}"><td>{esc(r["label"])}</td>'
-            f'<td class="tb-num">{float(r["expected_gain_bits"]):.2f}</td>'
-            f'<td>{esc(state_label(r["best_state"]))}</td><td>{effect}</td></tr>'
-        )
-    head = ('<tr><th>Ask about</th><th class="tb-num">Gain (bits)</th><th>Most telling answer</th>'
-            '<th>It would move (explains)</th></tr>')
-    note = ('<div class="tb-note">Gain: how much the answer is expected to sharpen the differential, '
-            "on average over the possible answers.</div>")
-    return f'<div class="next-questions"><table class="tb-table">{head}{"".join(rows)}</table>{note}</div>'
-
-
-def _top_list(frame: pd.DataFrame, top: int) -> str:
-    items = "".join(
-        f'<tr data-condition="{esc(cid)}"><td>{esc(r["label"])}</td><td class="tb-num">{percent(float(r["explains"]))}</td></tr>'
-        for cid, r in frame.head(top).iterrows()
-    )
-    return f'<table class="tb-table"><tr><th>Top conditions</th><th class="tb-num">Explains</th></tr>{items}</table>'
-
-
-def signed_change(delta: float) -> str:
-    """A change of a probability in percentage points, with an arrow ('▲ 12 points')."""
-    if abs(delta) < SHOWN_CHANGE:
-        return '<span class="tb-muted">no change</span>'
-    arrow, cls = ("▲", "tb-for") if delta > 0 else ("▼", "tb-against")
-    points = round(100 * abs(delta))
-    return f'<span class="{cls}">{arrow} {points} point{"" if points == 1 else "s"}</span>'
-
-
-def changes_html(table: pd.DataFrame, top: int = 8) -> str:
-    """The conditions that move most between two scenarios, from ``reasoning.compare``."""
-    explains = [c for c in table.columns if c.startswith("explains_")]
-    present = [c for c in table.columns if c.startswith("probability_")]
-    if len(explains) != 2 or len(present) != 2 or "delta_explains" not in table:
-        return ""
-    body = "".join(
-        f'<tr data-condition="{esc(cid)}"><td>{esc(r["label"])}</td>'
-        f'<td class="tb-num">{percent(float(r[explains[0]]))} → {percent(float(r[explains[1]]))}</td>'
-        f'<td>{signed_change(float(r["delta_explains"]))}</td>'
-        f'<td class="tb-num">{percent(float(r[present[0]]))} → {percent(float(r[present[1]]))}</td></tr>'
-        for cid, r in table.head(top).iterrows()
-    )
-    head = ('<tr><th>Condition</th><th class="tb-num">Explains (current → saved)</th>'
-            '<th>Change</th><th class="tb-num">Present (current → saved)</th></tr>')
-    return f'<div class="tb-heading">What moves most between them</div><table class="tb-table compare-changes">{head}{body}</table>'
-
-
-def compare_html(names: tuple[str, str], results: tuple, kb: Knowledge, table: pd.DataFrame | None = None, top: int = 5) -> str:
-    """Two scenarios side by side: evidence (differences marked), top conditions and triage."""
-    evidences = [r.evidence for r in results]
-    columns = []
-    for name, result, other in zip(names, results, reversed(evidences), strict=True):
-        items = []
-        for var, state in result.evidence.items():
-            differs = other.get(var) != state
-            text = esc(f"{kb.label(var)}: {state_label(state)}")
-            items.append(f"<li><b>{text}</b></li>" if differs else f"<li>{text}</li>")
-        evidence = (f'<ul style="margin:2px 0;padding-left:18px">{"".join(items)}</ul>' if items
-                    else '<div class="tb-note">no findings set</div>')
-        columns.append(
-            f'<div class="compare-column" style="flex:1 1 0;min-width:260px;padding:0 8px">'
-            f'<div class="tb-heading">{esc(name)}</div>{evidence}{_top_list(result.conditions, top)}{triage_html(result.triage)}</div>'
-        )
-    extra = changes_html(table) if table is not None and not table.empty else ""
-    note = '<div class="tb-note">Findings in bold differ between the two scenarios.</div>'
-    return f'<div class="compare"><div style="display:flex;gap:8px">{"".join(columns)}</div>{note}{extra}</div>'

@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from twitchbn.knowledge import Knowledge
-from twitchbn.ui import render
+from twitchbn.ui import render, render_sources
 from twitchbn.ui.render import (
     EXPLAINS_COLOUR,
     LEVELS,
@@ -22,9 +22,9 @@ from twitchbn.ui.render import (
     category_dot,
     esc,
     evidence_key,
-    signed_change,
     state_label,
 )
+from twitchbn.ui.render_reasoning import signed_change
 
 LOW_END_COLOUR = "#f59e0b"
 HIGH_END_COLOUR = EXPLAINS_COLOUR
@@ -98,13 +98,13 @@ def tornado_html(frame: pd.DataFrame, kb: Knowledge) -> str:
         lead = f' <b>Ranking changes: {esc("; ".join(leaders))}.</b>' if leaders else ""
         body.append(
             f'<tr class="tornado-row" data-where="{esc(r["where"])}" data-state="{esc(r["state"])}" data-swing="{float(r["swing"])!r}">'
-            f'<td><span class="tb-where">{esc(render.number_meaning(kb, str(r["where"]), str(r["state"])))}</span>'
+            f'<td><span class="tb-where">{esc(render_sources.number_meaning(kb, str(r["where"]), str(r["state"])))}</span>'
             f'<div class="tb-note">{fine_percent(float(r["point"]))}, range {fine_percent(float(r["low"]))}–'
             f'{fine_percent(float(r["high"]))}</div></td>'
             f'<td style="width:30%">{track}</td>'
             f'<td class="tb-num tornado-low">{percent(low)}</td><td class="tb-num tornado-high">{percent(high)}</td></tr>'
             f'<tr class="tornado-why"><td colspan="4" class="tb-note" style="padding-bottom:6px">{esc(r["why"])} '
-            f'— <i class="tornado-source">{render.source_html(r["source"])}</i>{lead}</td></tr>'
+            f'— <i class="tornado-source">{render_sources.source_html(r["source"])}</i>{lead}</td></tr>'
         )
     head = (f'<tr><th>Hand-set number: value, plausible range</th><th>Change of explains</th>'
             f'<th class="tb-num">{swatch.format(LOW_END_COLOUR)}at low end</th>'

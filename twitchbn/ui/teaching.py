@@ -23,7 +23,7 @@ from twitchbn.inference import Model, QueryResult
 from twitchbn.reasoning import why
 from twitchbn.teaching.pack import MAX_CANDIDATES, Pack, TeachingFile, check_claims
 from twitchbn.teaching.quiz import Answer, Record, answers_csv, check_answer, csv_name, download_html, expected_first, record
-from twitchbn.ui import render
+from twitchbn.ui import render, render_reasoning, render_sources
 from twitchbn.ui.panels import guarded
 
 UNKNOWN = "unknown"
@@ -61,7 +61,7 @@ def point_html(item: TeachingFile, model: Model | None = None) -> str:
         marks = "".join(f'<li data-holds="{str(c.holds).lower()}">{"✓" if c.holds else "✗"} {render.esc(c.claim.says)}</li>'
                         for c in check_claims(item, model))
         claims = f'<div class="tb-note">What the numbers show:</div><ul class="tb-list">{marks}</ul>'
-    sources = "; ".join(render.source_html(s) for s in item.sources)
+    sources = "; ".join(render_sources.source_html(s) for s in item.sources)
     return (f'<div class="teaching-point"><div class="tb-heading">Teaching point</div><div>{render.esc(item.teaching_point)}</div>'
             f'{claims}<div class="tb-note">Sources: {sources}</div></div>')
 
@@ -373,6 +373,6 @@ class Quiz(widgets.VBox):
             f'<ul class="tb-list quiz-marks">{marks_html}</ul>'
             f'<table class="tb-table"><tr><th class="tb-num">#</th><th>You</th><th>Network</th><th class="tb-num">Explains</th></tr>'
             f"{rows}</table>{overall}{render.triage_html(result.triage)}{render.dont_miss_html(frame, result.dont_miss)}"
-            f'<div class="tb-heading">What each finding did</div>{render.why_html(weights, kb)}'
+            f'<div class="tb-heading">What each finding did</div>{render_reasoning.why_html(weights, kb)}'
             f"{disagreement}{point_html(case)}<div>{link}</div></div>"
         )
