@@ -17,7 +17,8 @@ from twitchbn import uncertainty
 from twitchbn.engine import Variant
 from twitchbn.errors import TwitchbnError
 from twitchbn.ui import render, render_sources
-from twitchbn.ui.explorer import GROUPS, Explorer, finding_groups
+from twitchbn.ui.explorer import Explorer
+from twitchbn.ui.findings_panel import GROUPS, finding_groups
 from twitchbn.ui.kb_browser import KnowledgeBrowser, filter_table, number_table
 from twitchbn.ui.panels import MODIFIABLE, Runner
 from twitchbn.ui.state import ExplorerState, evidence_from_query

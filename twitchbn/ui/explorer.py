@@ -2,7 +2,8 @@
 
 Results: what was entered (each item removable), the triage banner, the can't-miss list and the
 ranked differential (optionally with 90% intervals and the jointly most likely combination),
-then the best next questions, why, what-if and which hand-set numbers matter. Scenarios are
+then the best next questions, which test next, why, what-if and which hand-set numbers matter.
+The findings are a ``FindingsPanel`` (dropdowns in groups, with a search). Scenarios are
 downloaded to and uploaded from the visitor's own computer; a printable case summary downloads
 from the page.
 
@@ -21,12 +22,12 @@ from collections.abc import Mapping
 from typing import Any
 
 import ipywidgets as widgets
-from ipywidgets.widgets.widget_description import DescriptionStyle
 
 from twitchbn.errors import shorten
 from twitchbn.inference import Model
 from twitchbn.report import case_summary_html
 from twitchbn.ui import render, render_panels, render_reasoning
+from twitchbn.ui.findings_panel import FindingsPanel, set_shown
 from twitchbn.ui.panels import (
     STALE,
     WHAT_IF_TITLE,
@@ -42,45 +43,16 @@ from twitchbn.ui.state import INTERVAL_DRAWS, ExplorerState, parse_scenario, sce
 from twitchbn.ui.workup_panel import WorkupPanel
 from twitchbn.uncertainty import COVERAGE
 
-GROUPS = (
-    ("where", "Where it twitches"),
-    ("how", "How it behaves"),
-    ("exposures", "Exposures and history"),
-    ("with", "What comes with it"),
-    ("test", "Test and examination results"),
-)
-UNKNOWN = "unknown"
 INTERVALS_LABEL = f"Show {100 * COVERAGE:.0f}% intervals ({INTERVAL_DRAWS} parameter draws)"
 SUBTITLE = "What could be causing this muscle twitching? Set the findings; the ranking updates at once."
-HIDDEN = "tb-hidden"
 SCENARIO_FILE = "twitchbn-scenario.json"
 REPORT_FILE = "twitchbn-case-summary.html"
-
-
-def finding_groups(model: Model) -> list[tuple[str, list[tuple[str, str, tuple[str, ...]]]]]:
-    """(group title, [(id, label, states)]) for every observable finding, grouped as a clinician asks."""
-    kb = model.kb
-    items = [(f.group, f.id, f.label, f.states) for f in kb.findings] + [(x.group, x.id, x.label, x.states) for x in kb.exposures]
-    known = {key for key, _ in GROUPS}
-    out = [(title, [(i, label, states) for g, i, label, states in items if g == key]) for key, title in GROUPS]
-    other = [(i, label, states) for g, i, label, states in items if g not in known]
-    if other:
-        out.append(("Other findings", other))
-    return [(title, members) for title, members in out if members]
 
 
 def download_link(text: str, filename: str, mime: str, css: str) -> str:
     """An anchor that saves ``text`` as ``filename`` on the visitor's computer (a data: URL; nothing is stored on the server)."""
     data = base64.b64encode(text.encode("utf-8")).decode("ascii")
     return f'<a class="{css}" download="{render.esc(filename)}" href="data:{mime};charset=utf-8;base64,{data}">'
-
-
-def _show(widget: widgets.DOMWidget, shown: bool) -> None:
-    """Show or hide a widget by its CSS class (its layout may be shared with others)."""
-    if shown:
-        widget.remove_class(HIDDEN)
-    else:
-        widget.add_class(HIDDEN)
 
 
 def _status(state: str, text: str) -> str:
@@ -103,40 +75,16 @@ class Explorer(widgets.VBox):
         self.state = ExplorerState(model)
         self.runner = Runner()
         self.top = top
-        self._syncing = False
         self._intervals = None
         self.message = widgets.HTML(layout=widgets.Layout(min_height="0px"))
         self.message.add_class("ui-message")
         kb = model.kb
 
         # -- the findings ---------------------------------------------------------------------
-        # The controls share one layout and one style: fewer widget models make a faster first page.
-        self._control_layout = widgets.Layout(width="auto")
-        self._control_style = DescriptionStyle(description_width="58%")
-        self.controls: dict[str, widgets.Dropdown] = {}
-        self.search = widgets.Text(placeholder="type to filter, e.g. sleep, weakness", description="Find a question",
-                                   continuous_update=True, style={"description_width": "initial"},
-                                   layout=widgets.Layout(width="100%"))
-        self.search.add_class("finding-search")
-        self.no_match = widgets.HTML()
-        self.sections: list[tuple[widgets.VBox, list[str]]] = []
-        panel: list[widgets.Widget] = [
-            heading("What does the person notice?"),
-            static_html('<div class="tb-note">Leave a question at “unknown” if you do not know the answer.</div>'),
-            self.search, self.no_match,
-        ]
-        for title, members in finding_groups(model):
-            grid = widgets.GridBox([self._control(fid, label, states) for fid, label, states in members],
-                                   layout=widgets.Layout(grid_gap="0px 14px"))
-            section = widgets.VBox([heading(title, 3), grid])
-            section.add_class("tb-panel")
-            section.add_class("evidence-group")
-            self.sections.append((section, [fid for fid, _, _ in members]))
-            panel.append(section)
-        self.extra = widgets.HTML()
-        panel.append(self.extra)
-        evidence_box = widgets.VBox(panel, layout=widgets.Layout(min_width="0px"))
-        evidence_box.add_class("evidence-panel")
+        self.findings = FindingsPanel(model, lambda fid, state: self._set(fid, state), self.show_error)
+        # the panel's parts, as the page's tests and scripts name them
+        self.controls, self.search, self.sections = self.findings.controls, self.findings.search, self.findings.sections
+        self.no_match, self.extra = self.findings.no_match, self.findings.extra
 
         # -- the results, first what is always in view --------------------------------------
         self.status = widgets.HTML(_status("ready", ""))
@@ -221,7 +169,7 @@ class Explorer(widgets.VBox):
         #: On a narrow page (one column) the leader and the advice stay pinned above the findings.
         self.headline = widgets.HTML()
         self.headline.add_class("tb-headline")
-        main = widgets.Box([self.headline, evidence_box, results_box])
+        main = widgets.Box([self.headline, self.findings, results_box])
         main.add_class("tb-main")
         super().__init__(
             [static_html(render.STYLE),
@@ -238,7 +186,6 @@ class Explorer(widgets.VBox):
         self.show_intervals.observe(report(lambda _: self._update_intervals()), names="value")
         self.why_choice.observe(report(lambda _: self._update_why()), names="value")
         self.serious.observe(report(lambda _: self._update_next()), names="value")
-        self.search.observe(report(lambda _: self._filter()), names="value")
         self.reset_button.on_click(report(lambda _: self.reset()))
         self.close_compare.on_click(report(lambda _: self._hide_compare()))
         self.upload.observe(report(self._on_upload), names="value")
@@ -253,17 +200,6 @@ class Explorer(widgets.VBox):
         return f"<twitchbn explorer: {len(self.state.evidence)} finding(s) set; run the notebook to interact>"
 
     # -- building ----------------------------------------------------------------------------
-    def _control(self, fid: str, label: str, states: tuple[str, ...]) -> widgets.Dropdown:
-        dropdown = widgets.Dropdown(
-            options=[(UNKNOWN, ""), *((render.state_label(s), s) for s in states)],
-            value="", description=label, description_allow_html=False, style=self._control_style, layout=self._control_layout,
-        )
-        dropdown.add_class("tb-control")
-        dropdown.add_class(f"finding-{fid}")
-        dropdown.observe(functools.partial(self._on_control, fid), names="value")
-        self.controls[fid] = dropdown
-        return dropdown
-
     def _chip(self, fid: str) -> None:
         """The removable item for finding ``fid`` in the list of what was entered."""
         chip = widgets.Button(layout=self._chip_layout, style=self._chip_style)
@@ -299,11 +235,6 @@ class Explorer(widgets.VBox):
         self.runner.wait(timeout)
 
     # -- actions -------------------------------------------------------------------------------
-    def _on_control(self, fid: str, change: dict) -> None:
-        if self._syncing:
-            return
-        self._guard(self._set)(fid, change["new"] or None)
-
     def _remove(self, fid: str, _button: widgets.Button) -> None:
         self._guard(self._set)(fid, None)
 
@@ -357,40 +288,13 @@ class Explorer(widgets.VBox):
         self.compare_box.layout.display = "none"
         self.compare_view.value = ""
 
-    def _filter(self) -> None:
-        """Show only the questions whose label or answers contain the search text."""
-        words = self.search.value.strip().lower()
-        shown = 0
-        for section, fids in self.sections:
-            visible = 0
-            for fid in fids:
-                control = self.controls[fid]
-                hit = not words or words in control.description.lower() or any(words in str(label) for label, _ in control.options[1:])
-                _show(control, hit)
-                visible += hit
-            _show(section, bool(visible))
-            shown += visible
-        self.no_match.value = (f'<div class="tb-note">No question matches “{render.esc(shorten(words))}”.</div>'
-                               if words and not shown else "")
-
     # -- rendering: the ranking at once --------------------------------------------------------
     def _on_result(self, _change: dict | None = None) -> None:
         self._render()
         self._refresh()
 
     def _sync_controls(self) -> None:
-        self._syncing = True
-        try:
-            for fid, dropdown in self.controls.items():
-                value = self.state.evidence.get(fid, "")
-                if dropdown.value != value:
-                    dropdown.value = value
-                if value:
-                    dropdown.add_class("tb-set")
-                else:
-                    dropdown.remove_class("tb-set")
-        finally:
-            self._syncing = False
+        self.findings.sync(self.state.evidence)
 
     def _render(self) -> None:
         """What must be current at once: controls, entered list, summary, triage, can't-miss, ranking."""
@@ -416,12 +320,7 @@ class Explorer(widgets.VBox):
             if state:
                 chip.description = f"✕ {kb.label(fid)}: {render.state_label(state)}"
                 chip.tooltip = f"Remove “{kb.label(fid)}” (back to unknown)"
-            _show(chip, bool(state))
-        extra = {v: s for v, s in result.evidence.items() if v not in self.controls}
-        self.extra.value = (
-            '<div class="tb-note">Also in this scenario: ' + render.esc("; ".join(render.evidence_text(extra, kb))) + "</div>"
-            if extra else ""
-        )
+            set_shown(chip, bool(state))
         self.download.value = (download_link(scenario_json(result), SCENARIO_FILE, "application/json", "scenario-download")
                                + "Download this scenario</a>")
 
