@@ -83,6 +83,7 @@ class Ranking:
     explains: np.ndarray
     order: np.ndarray
     dont_miss: tuple[int, ...]
+    likely: tuple[int, ...]  # conditions the triage's "likely" rule covers, in the differential's order
     triage: TriageResult
 
 
@@ -226,7 +227,7 @@ class Model:
             index=pd.Index(self._ids[order], name="id"),
         )
         below = set(order[SHOWN_FIRST:].tolist())
-        also = [str(self._ids[i]) for i in likely(self.kb, probability, order) if i in below]
+        also = [str(self._ids[i]) for i in ranking.likely if i in below]
         return QueryResult(checked, frame, ranking.triage, dict(self.info), exposures or {}, p_no_everyday,
                            [str(self._ids[i]) for i in ranking.dont_miss], also)
 
@@ -237,8 +238,9 @@ class Model:
         explains = np.clip(np.minimum(explains, probability), 0.0, None)
         order = np.lexsort((self._id_rank, -explains))
         keep = dont_miss(self.kb, probability, self.risk_prior(checked))
-        triage = assess(self.kb, checked, probability, explains, order, p_no_everyday, keep)
-        return Ranking(probability, explains, order, keep, triage)
+        probable = tuple(likely(self.kb, probability, order))
+        triage = assess(self.kb, checked, probability, explains, order, p_no_everyday, probable, keep)
+        return Ranking(probability, explains, order, keep, probable, triage)
 
     def risk_prior(self, checked: Mapping[str, str]) -> np.ndarray:
         """P(present) of each condition given only the habits and history in ``checked`` (engine

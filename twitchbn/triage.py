@@ -91,12 +91,13 @@ def presentation_entered(kb: Knowledge, evidence: Mapping[str, str]) -> bool:
 
 
 def assess(kb: Knowledge, evidence: Mapping[str, str], probability: np.ndarray, explains: np.ndarray,
-           ranked: Sequence[int], p_no_everyday: float, dont_miss: Sequence[int] = ()) -> TriageResult:
+           ranked: Sequence[int], p_no_everyday: float, probable: Sequence[int], dont_miss: Sequence[int] = ()) -> TriageResult:
     """Triage for checked ``evidence``.
 
     ``probability`` and ``explains`` are the posteriors in knowledge-base order, ``ranked`` the
     differential's order (reasons about likely conditions follow it), ``p_no_everyday`` is
-    P(no everyday cause is causing | evidence) and ``dont_miss`` the can't-miss list (indices).
+    P(no everyday cause is causing | evidence), ``probable`` the conditions the ``likely`` rule
+    covers (``likely``, computed once per query) and ``dont_miss`` the can't-miss list (indices).
     """
     rules = kb.triage
     found: list[tuple[str, str]] = []  # (level, reason)
@@ -104,7 +105,6 @@ def assess(kb: Knowledge, evidence: Mapping[str, str], probability: np.ndarray, 
         if evidence.get(floor.finding) == floor.state:
             found.append((floor.level, f"{floor.reason.rstrip('.')} ({finding_text(kb, floor.finding, floor.state)})."))
 
-    probable = likely(kb, probability, ranked)
     for i in probable:
         found.append((rules.likely.get("level", "see_doctor"),
                       f"{kb.conditions[i].label} is likely ({percent(probability[i])}): a doctor can confirm and treat it."))
