@@ -19,7 +19,16 @@ from twitchbn.numbers import is_cited
 from twitchbn.reasoning import next_questions
 from twitchbn.reasoning._common import binary_entropy, condition_weights
 from twitchbn.wording import percent
-from twitchbn.workup import ALPHA, characteristic_result, fagan, fagan_numbers, next_tests, ordering_cost, published_lr
+from twitchbn.workup import (
+    ALPHA,
+    NO_TWITCHING,
+    characteristic_result,
+    fagan,
+    fagan_numbers,
+    next_tests,
+    ordering_cost,
+    published_lr,
+)
 
 VOCABULARY = read_yaml(DATA / "vocabulary.yaml")
 TEST_IDS = [t["id"] for t in VOCABULARY["tests"]]
@@ -404,6 +413,24 @@ def test_cli_workup_names_the_best_test_and_what_each_result_would_do():
     assert "if low (" in done.stdout and "if normal (" in done.stdout
     assert "Worth ordering now: Serum calcium" in done.stdout
     assert done.stdout.rstrip().endswith("not a diagnosis.")
+
+
+def test_without_twitching_the_plan_says_its_gain_is_about_the_cause_of_the_twitching(model: Model):
+    """Tingling and cramps alone: few tests repay their cost, and the CLI, JSON and panel say why."""
+    import json
+
+    from twitchbn.ui.workup_panel import WorkupPanel
+
+    quiet = ["-e", "perioral_tingling=yes", "-e", "muscle_cramps=yes"]
+    assert not next_tests(model, {"perioral_tingling": "yes", "muscle_cramps": "yes"}).twitching_entered
+    assert next_tests(model, {"perioral_tingling": "yes", "twitch_hand": "yes"}).twitching_entered
+    assert NO_TWITCHING in run_cli("workup", *quiet).stdout
+    assert NO_TWITCHING not in run_cli("workup", *quiet, "-e", "twitch_hand=yes").stdout
+    assert json.loads(run_cli("workup", *quiet, "--json").stdout)["twitching_entered"] is False
+    panel = WorkupPanel(model, {"perioral_tingling": "yes", "muscle_cramps": "yes"})
+    assert html.escape(NO_TWITCHING, quote=True) in panel.ranking.value
+    panel.update({"perioral_tingling": "yes", "twitch_hand": "yes"})
+    assert "workup-no-twitching" not in panel.ranking.value
 
 
 def test_cli_workup_json_is_the_planners_answer(model: Model):

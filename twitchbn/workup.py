@@ -42,6 +42,7 @@ from twitchbn.inference import SHOWN_FIRST, Model
 from twitchbn.knowledge import Finding
 from twitchbn.reasoning._common import NEGLIGIBLE, binary_entropy, condition_weights
 from twitchbn.reasoning._next import INTERACTIVE_ENTRIES
+from twitchbn.triage import twitching_reported
 from twitchbn.wording import percent, state_label
 
 #: Default exchange rate between cost and information: bits per cost unit (1 unit is about
@@ -50,6 +51,9 @@ from twitchbn.wording import percent, state_label
 #: (22 units) nearly half a bit. A teaching default, moved on the panel's slider.
 ALPHA = 0.02
 ALPHA_MAX = 0.5  # the panel's slider range
+#: Shown when no twitching is entered: the gain is about what causes the twitching (docs/workup.md, Limits).
+NO_TWITCHING = ("No twitching is entered: tests are valued by what they tell about the cause of the twitching, so few repay "
+                "their cost; enter where it twitches, or rank in the serious-first mode.")
 
 COLUMNS = [
     "label", "value_bits", "expected_gain_bits", "cost", "own_cost", "draw_cost", "mandatory", "recommended",
@@ -88,6 +92,7 @@ class Workup:
     alpha: float
     serious_first: bool
     uncertainty_bits: float
+    twitching_entered: bool  # False: the note NO_TWITCHING applies
 
     @property
     def recommended(self) -> list[str]:
@@ -202,7 +207,7 @@ def next_tests(model: Model, evidence: Mapping[str, Any] | None, alpha: float = 
     table.index.name = "id"
     if len(table):
         table = table.loc[sorted(table.index, key=lambda t: (not table.at[t, "mandatory"], -table.at[t, "value_bits"], t))]
-    return Workup(table, outcomes, now, alpha, bool(serious_first), u_now)
+    return Workup(table, outcomes, now, alpha, bool(serious_first), u_now, twitching_reported(model.kb, checked))
 
 
 def _picture(model: Model, checked: Mapping[str, str], presence: np.ndarray, explains: np.ndarray, p_no_everyday: float) -> Picture:
@@ -306,8 +311,8 @@ def workup_document(model: Model, evidence: Mapping[str, str], plan: Workup) -> 
         item["results"] = [{"state": o.state, "probability": o.probability, **picture(o.picture)} for o in plan.outcomes[str(tid)]]
         tests.append(item)
     return {"evidence": dict(evidence), "alpha": plan.alpha, "serious_first": plan.serious_first,
-            "uncertainty_bits": plan.uncertainty_bits, "now": picture(plan.now), "recommended": plan.recommended, "tests": tests,
-            "model": dict(model.info)}
+            "uncertainty_bits": plan.uncertainty_bits, "twitching_entered": plan.twitching_entered, "now": picture(plan.now),
+            "recommended": plan.recommended, "tests": tests, "model": dict(model.info)}
 
 
 def workup_text(model: Model, evidence: Mapping[str, str], plan: Workup, top: int = 8) -> str:
@@ -337,4 +342,6 @@ def workup_text(model: Model, evidence: Mapping[str, str], plan: Workup, top: in
     lines.append(f"Worth ordering now: {named}" if named else "No test is worth its cost at this alpha: watch and wait, or lower alpha.")
     if plan.serious_first:
         lines.append("* mandatory: the test can detect a condition on the can't-miss list")
+    if not plan.twitching_entered:
+        lines.append(NO_TWITCHING)
     return "\n".join(lines)

@@ -23,7 +23,17 @@ from twitchbn.inference import Model
 from twitchbn.ui.panels import guarded
 from twitchbn.ui.render import esc, evidence_key, message_html
 from twitchbn.wording import percent, state_label
-from twitchbn.workup import ALPHA, ALPHA_MAX, FaganNumbers, Picture, Workup, characteristic_result, fagan_numbers, next_tests
+from twitchbn.workup import (
+    ALPHA,
+    ALPHA_MAX,
+    NO_TWITCHING,
+    FaganNumbers,
+    Picture,
+    Workup,
+    characteristic_result,
+    fagan_numbers,
+    next_tests,
+)
 
 TITLE = "Which test next?"
 NOMOGRAM_PROBABILITIES = (0.001, 0.01, 0.05, 0.2, 0.5, 0.8, 0.95, 0.99, 0.999)
@@ -96,6 +106,8 @@ def ranking_html(model: Model, plan: Workup, top: int) -> str:
                     f"<td>{esc(row['invasiveness'])}</td><td>{esc(row['time_to_result'])}</td></tr>")
     names = ", ".join(esc(model.kb.label(t)) for t in plan.recommended)
     verdict = f"Worth ordering now: {names}." if names else "No test is worth its cost at this weight: watch and wait, or lower it."
+    if not plan.twitching_entered:
+        verdict += f" <span class='workup-no-twitching'>{esc(NO_TWITCHING)}</span>"
     return ("<table class='tb-workup'><tr><th>#</th><th>Test</th><th>Value (bits)</th><th>Gain (bits)</th><th>Cost</th>"
             "<th>Abnormal now</th><th>Invasive</th><th>Result in</th></tr>" + "".join(rows) + f"</table><p>{verdict}</p>")
 
